@@ -125,7 +125,6 @@ func TestDigestIsSHA256(t *testing.T) {
 		hex.EncodeToString(d[:]))
 }
 
-
 func FuzzFromHeader(f *testing.F) {
 	for _, seed := range []string{"Bearer abc", "bearer a=", "Bearer", "Bearer  x", "Basic x", "Bearer a=b", ""} {
 		f.Add(seed)
