@@ -28,7 +28,7 @@ import (
 // Binary is the program Start looks up on PATH.
 const Binary = "redis-server"
 
-// InstallHint tells a reader how to get the server when Binary is missing.
+// InstallHint names the commands that install Binary; skip and failure messages include it.
 const InstallHint = "install it with: apt-get install -y redis-server (Debian/Ubuntu) or brew install redis (macOS)"
 
 // startTimeout bounds how long Start and Restart wait for the first PONG.
@@ -47,8 +47,8 @@ type Server struct {
 	stopped bool
 }
 
-// Start runs a redis-server for t and stops it when t ends. It skips t when
-// the binary is missing, or fails t when CI=true; see the package doc.
+// Start runs a redis-server for t and stops it when t ends. When the binary
+// is missing it skips t, or fails t if CI=true (see the package doc).
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin, err := exec.LookPath(Binary)
@@ -122,8 +122,8 @@ func (s *Server) Restart() {
 	}
 }
 
-// Pause stops the server with SIGSTOP: connections are still accepted by the
-// kernel but nothing is answered, which is how a very slow or hung Redis
+// Pause stops the server with SIGSTOP: the kernel still accepts connections but
+// no reply is sent, which is how a very slow or hung Redis
 // looks to a client. Resume undoes it. The end of the test kills the server
 // even while it is paused.
 func (s *Server) Pause() {
@@ -191,7 +191,7 @@ func (s *Server) launch() error {
 		}
 		if time.Now().After(deadline) {
 			s.Kill()
-			return fmt.Errorf("%s did not answer PING on %s within %v; log: %s", Binary, s.Addr(), startTimeout, s.logTail())
+			return fmt.Errorf("%s did not reply to PING on %s within %v; log: %s", Binary, s.Addr(), startTimeout, s.logTail())
 		}
 	}
 }

@@ -74,8 +74,8 @@ func TestTwoServersAreIndependent(t *testing.T) {
 	assert.Zero(t, b.Client().Exists(ctx, "only-a").Val())
 }
 
-// recordingTB stands in for the test given to Start, recording whether Start
-// skipped or failed it; both end the goroutine like the real ones do.
+// recordingTB replaces the test given to Start and records whether Start
+// skipped or failed it. Both end the goroutine, as the real methods do.
 type recordingTB struct {
 	testing.TB
 	skipped, failed bool
