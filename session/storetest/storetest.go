@@ -30,8 +30,49 @@ func Run(t *testing.T, newStore func(t *testing.T) session.Store) {
 	RunWithOptions(t, Options{NewStore: newStore})
 }
 
-// RunWithOptions runs the whole suite as configured by o.
+// RunWithOptions runs the whole suite as configured by o. Each subtest
+// gets a fresh store from o.NewStore.
+//
+// Timestamps are compared at millisecond precision, so a store may keep
+// times as Unix milliseconds.
 func RunWithOptions(t *testing.T, o Options) {
 	t.Helper()
-	// TODO: the suite itself lands in the next commit.
+	if o.NewStore == nil {
+		t.Fatal("storetest: Options.NewStore is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &suite{Options: o}
+	tests := []struct {
+		name string
+		run  func(t *testing.T, st session.Store)
+	}{
+		{"CreateThenGet", s.createThenGet},
+		{"CreateTakenDigest", s.createTakenDigest},
+		{"GetUnknown", s.getUnknown},
+		{"GetReturnsCopy", s.getReturnsCopy},
+		{"TouchMovesLastSeenForward", s.touchMovesLastSeenForward},
+		{"TouchUnknown", s.touchUnknown},
+		{"DeleteLeavesTombstone", s.deleteLeavesTombstone},
+		{"DeleteUnknown", s.deleteUnknown},
+		{"RotateMovesSession", s.rotateMovesSession},
+		{"RotateUnknown", s.rotateUnknown},
+		{"RotateIntoTakenDigest", s.rotateIntoTakenDigest},
+		{"DeleteSubjectIsolation", s.deleteSubjectIsolation},
+		{"DeleteSubjectFollowsRotate", s.deleteSubjectFollowsRotate},
+		{"AbsoluteExpiry", s.absoluteExpiry},
+		{"IdleExpiry", s.idleExpiry},
+		{"TouchExtendsIdleDeadline", s.touchExtendsIdleDeadline},
+		{"TouchStopsAtExpiresAt", s.touchStopsAtExpiresAt},
+		{"DeleteSubjectSkipsExpired", s.deleteSubjectSkipsExpired},
+		{"ConcurrentRotateOneWinner", s.concurrentRotateOneWinner},
+		{"ConcurrentDeleteOneWinner", s.concurrentDeleteOneWinner},
+		{"ConcurrentMixedOperations", s.concurrentMixedOperations},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, o.NewStore(t))
+		})
+	}
 }
