@@ -1,0 +1,124 @@
+package redisreplay
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultKeyPrefix is the key prefix used when Config.KeyPrefix is empty.
+const DefaultKeyPrefix = "tokenpattern:txn:"
+
+// DefaultLeeway is the Leeway used when Config.Leeway is zero.
+const DefaultLeeway = time.Minute
+
+// MaxIDLength bounds the ids First accepts. Token ids are short random
+// strings, so a longer one points at a bug or an attack.
+const MaxIDLength = 1024
+
+// Config configures a Cache.
+type Config struct {
+	// Client is the Redis connection; required. A *redis.Client, a
+	// *redis.ClusterClient or a Sentinel failover client all work. Set
+	// ContextTimeoutEnabled in its options so that the deadline of the
+	// context passed to First bounds each command; without it go-redis waits
+	// for its own read and write timeouts.
+	Client redis.UniversalClient
+
+	// KeyPrefix is put in front of every key. Default DefaultKeyPrefix.
+	KeyPrefix string
+
+	// Leeway is how long past expiresAt an id stays recorded. Set it to at
+	// least the clock leeway of the verifier, which still accepts a token
+	// that long after its exp. Default DefaultLeeway; negative is an error.
+	Leeway time.Duration
+
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+// Cache records transaction-token ids in Redis. It is safe for concurrent
+// use and implements txntoken.ReplayCache.
+type Cache struct {
+	client redis.UniversalClient
+	prefix string
+	leeway time.Duration
+	now    func() time.Time
+}
+
+// New returns a Cache for cfg.
+func New(cfg Config) (*Cache, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("redisreplay: Config.Client is nil; pass a redis.UniversalClient such as redis.NewClient(&redis.Options{Addr: ...})")
+	}
+	if cfg.Leeway < 0 {
+		return nil, fmt.Errorf("redisreplay: Config.Leeway is negative (%v); use zero for the default of %v", cfg.Leeway, DefaultLeeway)
+	}
+	c := &Cache{client: cfg.Client, prefix: cfg.KeyPrefix, leeway: cfg.Leeway, now: cfg.Now}
+	if c.prefix == "" {
+		c.prefix = DefaultKeyPrefix
+	}
+	if c.leeway == 0 {
+		c.leeway = DefaultLeeway
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+// First records id and reports whether this call was the first to do so. The
+// record lasts until expiresAt plus the configured leeway, measured on the
+// Cache's clock, so the result does not depend on the Redis server's clock.
+// An id whose expiresAt has passed is still recorded for the leeway, because
+// a verifier with clock leeway may still accept its token.
+//
+// On any Redis error First returns false with an error wrapping the cause,
+// so errors.Is finds context.DeadlineExceeded or context.Canceled.
+func (c *Cache) First(ctx context.Context, id string, expiresAt time.Time) (bool, error) {
+	if id == "" {
+		return false, errors.New("redisreplay: empty token id; the token needs a jti or txn claim")
+	}
+	if len(id) > MaxIDLength {
+		return false, fmt.Errorf("redisreplay: token id of %d bytes exceeds the maximum of %d", len(id), MaxIDLength)
+	}
+	if expiresAt.IsZero() {
+		return false, errors.New("redisreplay: zero expiresAt; the token needs an exp claim")
+	}
+
+	// A relative expiry (PX) computed here, not an absolute one (PXAT),
+	// keeps skew between this host's clock and Redis's from shortening the
+	// record below the window in which the verifier accepts the token.
+	ttl := max(expiresAt.Sub(c.now()), 0) + c.leeway
+	ok, err := c.client.SetNX(ctx, c.key(id), "1", ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("redisreplay: record token id: %w", withContextErr(ctx, err))
+	}
+	return ok, nil
+}
+
+// withContextErr adds the context's error to err when the context has ended,
+// because go-redis reports a context deadline as a network timeout, which can
+// arrive a moment before ctx.Err() turns non-nil.
+func withContextErr(ctx context.Context, err error) error {
+	ctxErr := ctx.Err()
+	if deadline, ok := ctx.Deadline(); ctxErr == nil && ok && !time.Now().Before(deadline) {
+		ctxErr = context.DeadlineExceeded
+	}
+	if ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w: %w", ctxErr, err)
+	}
+	return err
+}
+
+// key returns the Redis key for id. Hashing bounds the key length and keeps
+// arbitrary bytes from the token out of key names.
+func (c *Cache) key(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return c.prefix + hex.EncodeToString(sum[:])
+}
