@@ -1,0 +1,156 @@
+package txntoken
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sync"
+	"time"
+)
+
+// ReplayCache records used token ids ("jti" in the flat layout, "txn" in the
+// IETF layout). Implementations are safe for concurrent use and must be
+// atomic: of two concurrent calls with the same id, exactly one reports
+// true. A Redis implementation can use SET with NX and PXAT.
+type ReplayCache interface {
+	// First reports true the first time id is seen. The cache may forget id
+	// after expiresAt, when the token it belongs to has expired anyway. An
+	// error means the cache could not decide; the middleware then answers
+	// 503 and does not accept the token.
+	First(ctx context.Context, id string, expiresAt time.Time) (bool, error)
+}
+
+// ErrReplayCacheFull reports a MemoryReplayCache at MaxEntries whose entries
+// have not expired yet. Forgetting one of them would let its token be used
+// again, so the cache fails instead.
+var ErrReplayCacheFull = errors.New("txntoken: replay cache is full")
+
+// Defaults for MemoryReplayCacheConfig.
+const (
+	DefaultReplayMaxEntries    = 1 << 20
+	DefaultReplaySweepInterval = 30 * time.Second
+)
+
+// MemoryReplayCacheConfig configures NewMemoryReplayCache.
+type MemoryReplayCacheConfig struct {
+	// MaxEntries bounds the ids held. Default DefaultReplayMaxEntries
+	// (about 100 MB at most; each entry keeps a SHA-256 of the id and a
+	// time).
+	MaxEntries int
+	// SweepInterval is how often expired ids are dropped in the background.
+	// Default DefaultReplaySweepInterval.
+	SweepInterval time.Duration
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+}
+
+// MemoryReplayCache is an in-process ReplayCache. It protects a single
+// service instance only; services with several replicas need a shared
+// cache. Call Close to stop its sweeper.
+type MemoryReplayCache struct {
+	maxEntries int
+	now        func() time.Time
+
+	mu      sync.Mutex
+	entries map[[32]byte]time.Time
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// NewMemoryReplayCache returns a cache and starts its sweeper.
+func NewMemoryReplayCache(cfg MemoryReplayCacheConfig) *MemoryReplayCache {
+	c := &MemoryReplayCache{
+		maxEntries: cfg.MaxEntries,
+		now:        cfg.Now,
+		entries:    make(map[[32]byte]time.Time),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	if c.maxEntries <= 0 {
+		c.maxEntries = DefaultReplayMaxEntries
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	interval := cfg.SweepInterval
+	if interval <= 0 {
+		interval = DefaultReplaySweepInterval
+	}
+	go c.sweepLoop(interval)
+	return c
+}
+
+// First implements ReplayCache. Ids are kept as SHA-256 digests, so long ids
+// cost no more memory than short ones.
+func (c *MemoryReplayCache) First(ctx context.Context, id string, expiresAt time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	key := sha256.Sum256([]byte(id))
+	now := c.now()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if exp, ok := c.entries[key]; ok && now.Before(exp) {
+		return false, nil
+	}
+	if !now.Before(expiresAt) {
+		// The token has expired, so no verifier accepts it again; there
+		// is nothing to remember.
+		return true, nil
+	}
+	if len(c.entries) >= c.maxEntries {
+		c.sweepLocked(now)
+		if len(c.entries) >= c.maxEntries {
+			return false, ErrReplayCacheFull
+		}
+	}
+	c.entries[key] = expiresAt
+	return true, nil
+}
+
+// Len returns the number of ids held, expired or not.
+func (c *MemoryReplayCache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// Sweep drops expired ids now.
+func (c *MemoryReplayCache) Sweep() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sweepLocked(c.now())
+}
+
+// Close stops the sweeper. It is safe to call more than once. The cache
+// keeps working after Close, without background sweeps.
+func (c *MemoryReplayCache) Close() error {
+	c.stopOnce.Do(func() { close(c.stop) })
+	<-c.done
+	return nil
+}
+
+func (c *MemoryReplayCache) sweepLoop(interval time.Duration) {
+	defer close(c.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.Sweep()
+		}
+	}
+}
+
+func (c *MemoryReplayCache) sweepLocked(now time.Time) {
+	for k, exp := range c.entries {
+		if !now.Before(exp) {
+			delete(c.entries, k)
+		}
+	}
+}
