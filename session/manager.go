@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"time"
-
-	"github.com/tokenpattern/tokenpattern/internal/bearer"
 )
 
 // Defaults for ManagerConfig.
@@ -125,7 +123,7 @@ func (m *Manager) Issue(ctx context.Context, subject string, attrs map[string]st
 	if s.Attributes == nil {
 		s.Attributes = map[string]string{}
 	}
-	if err := m.store.Create(ctx, bearer.Digest(token), s); err != nil {
+	if err := m.store.Create(ctx, digest(token), s); err != nil {
 		return "", nil, fmt.Errorf("session: storing new session: %w", err)
 	}
 	return token, s, nil
@@ -140,7 +138,7 @@ func (m *Manager) ValidateToken(ctx context.Context, token string) (*Session, er
 	if err := CheckTokenFormat(token, m.prefix); err != nil {
 		return nil, err
 	}
-	digest := bearer.Digest(token)
+	digest := digest(token)
 	s, err := m.store.Get(ctx, digest)
 	if err != nil {
 		return nil, storeError(err)
@@ -172,7 +170,7 @@ func (m *Manager) Rotate(ctx context.Context, token string) (string, *Session, e
 	if err != nil {
 		return "", nil, err
 	}
-	s, err := m.store.Rotate(ctx, bearer.Digest(token), bearer.Digest(newToken), m.now())
+	s, err := m.store.Rotate(ctx, digest(token), digest(newToken), m.now())
 	if err != nil {
 		return "", nil, storeError(err)
 	}
@@ -186,7 +184,7 @@ func (m *Manager) Revoke(ctx context.Context, token string) error {
 	if err := CheckTokenFormat(token, m.prefix); err != nil {
 		return err
 	}
-	err := m.store.Delete(ctx, bearer.Digest(token))
+	err := m.store.Delete(ctx, digest(token))
 	if err == nil || errors.Is(err, ErrInvalidToken) {
 		return nil
 	}
