@@ -20,7 +20,7 @@ type Options struct {
 	Now func() time.Time
 	// Advance moves the store's clock forward by d. Default nil: the store
 	// expires by real time, and the expiry tests wait in real time for
-	// deadlines a few hundred milliseconds away.
+	// deadlines about one second away, which adds some seconds to the run.
 	Advance func(d time.Duration)
 }
 
