@@ -33,6 +33,12 @@ type RegisteredClient struct {
 	// AllowJWT lets the client receive the "jwt" member of introspection
 	// answers. Default false: the client gets the plain RFC 7662 answer.
 	AllowJWT bool
+	// RevokeAny lets the client revoke tokens issued to any client, as a
+	// gateway that handles logout for several applications does. Default
+	// false: RFC 7009 section 2.1 limits a client to tokens issued to it,
+	// so it may revoke only sessions whose "client_id" attribute is its
+	// own ID or absent.
+	RevokeAny bool
 }
 
 // NewRegisteredClient returns a client whose secret hash is computed from

@@ -140,7 +140,8 @@ func (s *Server) IntrospectionHandler() http.Handler {
 // RevocationHandler returns the RFC 7009 revocation endpoint. It revokes
 // the token, publishes its digest on the Bus and answers 200, also for
 // unknown tokens. A token whose session names another "client_id" gets
-// 400 unauthorized_client, and a store or bus failure gets 503.
+// 400 unauthorized_client unless the caller has RevokeAny, and a store or
+// bus failure gets 503.
 func (s *Server) RevocationHandler() http.Handler {
 	return http.HandlerFunc(s.serveRevocation)
 }
@@ -337,16 +338,16 @@ func (s *Server) serveRevocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	// RFC 7009 section 2.1: a client may revoke only tokens issued to it.
-	// Sessions that name no client_id may be revoked by any registered
-	// client.
+	// RFC 7009 section 2.1: a client may revoke only tokens issued to it,
+	// unless it is registered with RevokeAny. Sessions that name no
+	// client_id may be revoked by any registered client.
 	sess, err := s.lookup(ctx, token)
 	if err != nil {
 		s.logError("phantom: session store failed during revocation", err, token)
 		writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "")
 		return
 	}
-	if sess != nil {
+	if sess != nil && !client.RevokeAny {
 		if owner := sess.Attributes["client_id"]; owner != "" && owner != client.ID {
 			writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", "token was issued to another client")
 			return
