@@ -15,8 +15,8 @@ import (
 )
 
 // Example shares a revocation between two buses, as an auth server and a
-// gateway would. It needs a Redis server on localhost:6379, so it is
-// compiled but not run by go test; the package tests run the same steps
+// gateway would. It needs a Redis server on localhost:6379, so go test
+// compiles it but does not run it. The package tests run the same steps
 // against a server they start.
 func Example() {
 	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})

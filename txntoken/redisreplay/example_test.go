@@ -11,7 +11,7 @@ import (
 )
 
 // Example records a token id twice. It needs a Redis server on
-// localhost:6379, so it is compiled but not run by go test; the package
+// localhost:6379, so go test compiles it but does not run it. The package
 // tests run the same steps against a server they start.
 func Example() {
 	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
