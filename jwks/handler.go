@@ -18,8 +18,8 @@ import (
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 // Handler returns an http.Handler that serves the ring's public JWK Set to
-// GET and HEAD requests, with Cache-Control max-age, a strong ETag and 304
-// answers to a matching If-None-Match. The document is built from public
+// GET and HEAD requests, with Cache-Control max-age, a strong ETag and a 304
+// response to a matching If-None-Match. The document is built from public
 // keys only and checked for private members before it is stored, so the
 // handler cannot send secret key material.
 func (r *KeyRing) Handler() http.Handler {
@@ -55,8 +55,8 @@ func (r *KeyRing) serveJWKS(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// etagMatches applies the weak comparison RFC 9110 section 13.1.2 asks for
-// If-None-Match: "*" or any listed tag equal to etag, ignoring "W/".
+// etagMatches applies the weak comparison that RFC 9110 section 13.1.2
+// requires for If-None-Match: "*" or any listed tag equal to etag, ignoring "W/".
 func etagMatches(values []string, etag string) bool {
 	for _, v := range values {
 		for _, tag := range strings.Split(v, ",") {

@@ -14,7 +14,7 @@ import (
 
 // ErrUnavailable reports that a key source could not be consulted, for
 // example because the issuer's JWKS endpoint failed and no recent keys are
-// held. It is the server's fault, not the token's: middleware answers 503.
+// held. It is the server's fault, not the token's, so middleware responds with 503.
 var ErrUnavailable = errors.New("jwks: key source unavailable")
 
 const (
@@ -28,7 +28,7 @@ const (
 	minHMACKeySize = 32
 )
 
-// keyPolicy says which key kinds a conversion accepts.
+// keyPolicy lists which key kinds a conversion accepts.
 type keyPolicy struct {
 	// allowSecret accepts symmetric ("oct") keys.
 	allowSecret bool
@@ -39,7 +39,7 @@ type keyPolicy struct {
 
 // newKey validates k as a signature verification key and extracts the raw
 // public key once, so that verifiers need not convert it per token. The
-// returned error says why the key is unusable.
+// returned error states why the key is unusable.
 func newKey(k jwk.Key, policy keyPolicy) (Key, error) {
 	if use := k.KeyUsage(); use != "" && use != string(jwk.ForSignature) {
 		return Key{}, fmt.Errorf(`"use" is %q, not "sig"`, use)

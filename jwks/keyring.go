@@ -54,9 +54,8 @@ type KeyRingConfig struct {
 // thumbprint in base64url. A KeyRing is a [KeySource] for its public keys
 // and is safe for concurrent use.
 //
-// TODO: keys live in memory only, so replicas of one issuer each hold their
-// own ring and a restart drops every key; share a ring across replicas
-// before running more than one.
+// TODO: keys live in memory only. Replicas of one issuer each hold their own
+// ring, and a restart drops every key, so run one issuer process for now.
 type KeyRing struct {
 	alg         string
 	rsaBits     int
@@ -199,7 +198,7 @@ func (r *KeyRing) PublicSet() jwk.Set {
 	st, err := r.load()
 	if err != nil {
 		// load fails only when a due rotation failed, and then the old
-		// state is still the best answer.
+		// keys are still valid.
 		st = r.state.Load()
 	}
 	for _, k := range st.index.all {

@@ -56,7 +56,7 @@ func parseRemoteSet(body []byte) (keys []Key, skipped []string, err error) {
 }
 
 func parseRemoteKey(raw json.RawMessage) (Key, error) {
-	// Members are checked on the raw JSON before jwx sees the key: jwx
+	// Members are checked on the raw JSON before jwx parses the key: jwx
 	// decides public versus private on "d" alone and would carry other
 	// private members along.
 	var members map[string]json.RawMessage
