@@ -58,7 +58,7 @@ func NewToken(prefix string) (string, error) {
 	buf := make([]byte, TokenLength(prefix))
 	n := copy(buf, prefix)
 	base64.RawURLEncoding.Encode(buf[n:n+bodyLength], random[:])
-	sum := checksum(string(buf[n : n+bodyLength]))
+	sum := checksum(buf[n : n+bodyLength])
 	copy(buf[n+bodyLength:], sum[:])
 	return string(buf), nil
 }
@@ -122,9 +122,9 @@ var decodeMap = func() (m [256]byte) {
 }()
 
 // checksum returns the CRC-32 (IEEE) of s as six base64url characters: the
-// 32 bits big-endian, then four zero bits. It works on the string directly
-// so that format checks do not allocate.
-func checksum(s string) [checksumLength]byte {
+// 32 bits big-endian, then four zero bits. It takes the text without a
+// conversion, so neither NewToken nor CheckTokenFormat allocates for it.
+func checksum[T string | []byte](s T) [checksumLength]byte {
 	crc := ^uint32(0)
 	for i := 0; i < len(s); i++ {
 		crc = crc32.IEEETable[byte(crc)^s[i]] ^ (crc >> 8)
