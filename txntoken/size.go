@@ -18,6 +18,9 @@ type SizeParams struct {
 	// KeyID is the "kid" header value. Default: a 43-character RFC 7638
 	// SHA-256 thumbprint, as jwks.KeyRing writes.
 	KeyID string
+	// OmitKeyID leaves "kid" out of the header, as signers do for an HMAC
+	// key without an ID.
+	OmitKeyID bool
 	// Type is the "typ" header value. Default "JWT" in the flat layout and
 	// JWTType in the IETF layout.
 	Type string
@@ -62,7 +65,10 @@ func (r *Registry) WorstCaseSize(operation string, p SizeParams) (int, error) {
 		}
 	}
 	// {"alg":"…","kid":"…","typ":"…"}
-	header := 2 + member("alg", worstStringLen(p.Algorithm)) + 1 + member("kid", kidLen+2) + 1 + member("typ", worstStringLen(typ))
+	header := 2 + member("alg", worstStringLen(p.Algorithm)) + 1 + member("typ", worstStringLen(typ))
+	if !p.OmitKeyID {
+		header += 1 + member("kid", kidLen+2)
+	}
 
 	audience := op.Audience
 	if audience == "" {
