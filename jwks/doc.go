@@ -1,12 +1,12 @@
 // Package jwks supplies the keys that verify and sign JWTs.
 //
 // A [KeySource] returns verification keys by "kid". [Remote] fetches an
-// issuer's JWK Set over https with a timeout and a body size cap, honours
-// Cache-Control max-age (clamped, with jitter) and ETag, refreshes at once
-// for an unknown kid (at most once per cooldown, with a negative cache),
-// shares concurrent fetches, keeps the last good keys through failed
-// refreshes up to a maximum age, and skips unusable keys instead of failing
-// the set. [Static] holds configured keys from a jwk.Set, JWKS JSON or PEM.
+// issuer's JWK Set over https with a timeout and a body size cap. It honours
+// Cache-Control max-age (clamped, with jitter) and ETag. An unknown kid
+// triggers a refresh at once, at most once per cooldown and with a negative
+// cache. Concurrent fetches are shared, failed refreshes keep the last good
+// keys up to a maximum age, and unusable keys are skipped instead of
+// failing the set. [Static] holds configured keys from a jwk.Set, JWKS JSON or PEM.
 // Every key is checked when it is loaded: EC on P-256/384/521, RSA of 2048
 // to 8192 bits, Ed25519, HMAC secrets of 32 bytes or more (static sets
 // only), "use" "sig", and an "alg" that fits the key. Remote sets never

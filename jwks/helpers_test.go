@@ -38,7 +38,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// issuerMode selects how testIssuer answers.
+// issuerMode selects how testIssuer responds.
 type issuerMode int32
 
 const (

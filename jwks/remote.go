@@ -60,7 +60,7 @@ type RemoteConfig struct {
 	// failed refresh. Default DefaultUnknownKIDCooldown (30 s).
 	UnknownKIDCooldown time.Duration
 	// NegativeCacheTTL is how long a kid that stayed unknown after a
-	// refresh is answered as not found without another refresh. Default
+	// refresh is reported as not found without another refresh. Default
 	// DefaultNegativeCacheTTL (1 min).
 	NegativeCacheTTL time.Duration
 	// NegativeCacheSize bounds the kids remembered as unknown. Default
@@ -82,9 +82,10 @@ type RemoteConfig struct {
 }
 
 // Remote is a [KeySource] backed by one issuer's JWKS URL. It fetches the
-// set on first use, refreshes it in the background when the response's
-// max-age runs out (using If-None-Match), and refreshes at once when a
-// token names an unknown kid, at most once per UnknownKIDCooldown.
+// set on first use. On the first use after the response's max-age runs out,
+// it refreshes in the background with If-None-Match and keeps serving the
+// cached keys. A token naming an unknown kid triggers a refresh at once, at
+// most once per UnknownKIDCooldown.
 // Concurrent callers share one fetch. A failed refresh keeps the last good
 // keys for up to MaxStale. Create one Remote per URL and share it: every
 // Remote keeps its own cache. Call Close when done.
