@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tokenpattern/tokenpattern/internal/rediserr"
 	"github.com/tokenpattern/tokenpattern/phantom"
 )
 
@@ -133,7 +134,7 @@ func New(cfg Config) (*Bus, error) {
 // the message; delivery to subscribers follows asynchronously.
 func (b *Bus) Publish(ctx context.Context, digest [32]byte) error {
 	if err := b.client.Publish(ctx, b.channel, hex.EncodeToString(digest[:])).Err(); err != nil {
-		return fmt.Errorf("redisbus: publish revocation: %w", withContextErr(ctx, err))
+		return fmt.Errorf("redisbus: publish revocation: %w", rediserr.WithContext(ctx, err))
 	}
 	return nil
 }
@@ -144,7 +145,7 @@ func (b *Bus) Publish(ctx context.Context, digest [32]byte) error {
 // a subject.
 func (b *Bus) PublishReset(ctx context.Context) error {
 	if err := b.client.Publish(ctx, b.channel, resetPayload).Err(); err != nil {
-		return fmt.Errorf("redisbus: publish reset: %w", withContextErr(ctx, err))
+		return fmt.Errorf("redisbus: publish reset: %w", rediserr.WithContext(ctx, err))
 	}
 	return nil
 }
@@ -256,20 +257,6 @@ func (b *Bus) deliver(ev phantom.RevocationEvent) {
 	for _, fn := range fns {
 		fn(ev)
 	}
-}
-
-// withContextErr adds the context's error to err when the context has ended,
-// because go-redis reports a context deadline as a network timeout, which can
-// arrive a moment before ctx.Err() turns non-nil.
-func withContextErr(ctx context.Context, err error) error {
-	ctxErr := ctx.Err()
-	if deadline, ok := ctx.Deadline(); ctxErr == nil && ok && !time.Now().Before(deadline) {
-		ctxErr = context.DeadlineExceeded
-	}
-	if ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("%w: %w", ctxErr, err)
-	}
-	return err
 }
 
 func isTimeout(err error) bool {

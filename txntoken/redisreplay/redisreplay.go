@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tokenpattern/tokenpattern/internal/rediserr"
 )
 
 // DefaultKeyPrefix is the key prefix used when Config.KeyPrefix is empty.
@@ -97,23 +99,9 @@ func (c *Cache) First(ctx context.Context, id string, expiresAt time.Time) (bool
 	ttl := max(expiresAt.Sub(c.now()), 0) + c.leeway
 	ok, err := c.client.SetNX(ctx, c.key(id), "1", ttl).Result()
 	if err != nil {
-		return false, fmt.Errorf("redisreplay: record token id: %w", withContextErr(ctx, err))
+		return false, fmt.Errorf("redisreplay: record token id: %w", rediserr.WithContext(ctx, err))
 	}
 	return ok, nil
-}
-
-// withContextErr adds the context's error to err when the context has ended,
-// because go-redis reports a context deadline as a network timeout, which can
-// arrive a moment before ctx.Err() turns non-nil.
-func withContextErr(ctx context.Context, err error) error {
-	ctxErr := ctx.Err()
-	if deadline, ok := ctx.Deadline(); ctxErr == nil && ok && !time.Now().Before(deadline) {
-		ctxErr = context.DeadlineExceeded
-	}
-	if ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("%w: %w", ctxErr, err)
-	}
-	return err
 }
 
 // key returns the Redis key for id. Hashing bounds the key length and keeps
