@@ -132,8 +132,9 @@ func (m *Manager) Issue(ctx context.Context, subject string, attrs map[string]st
 // ValidateToken checks the format of token, then looks it up in the store,
 // checks the idle timeout and the absolute lifetime, and slides the idle
 // timeout. A client-side failure returns an error matching ErrInvalidToken
-// (and one of ErrMalformed, ErrNotFound, ErrExpired, ErrRevoked); a store
-// failure returns an error that does not, wrapping the store's error.
+// and one of ErrMalformed, ErrNotFound, ErrExpired or ErrRevoked. A store
+// failure returns an error that wraps the store's error and does not match
+// ErrInvalidToken.
 func (m *Manager) ValidateToken(ctx context.Context, token string) (*Session, error) {
 	if err := CheckTokenFormat(token, m.prefix); err != nil {
 		return nil, err

@@ -233,8 +233,8 @@ func (m *MemoryStore) DeleteSubject(_ context.Context, subject string) (int, err
 	return n, nil
 }
 
-// live returns the live record under digest, or the Store error that says
-// why there is none. The caller holds m.mu.
+// live returns the live record under digest, or the Store error that
+// reports why there is none. The caller holds m.mu.
 func (m *MemoryStore) live(digest [32]byte, now time.Time) (*memoryRecord, error) {
 	rec, ok := m.records[digest]
 	switch {

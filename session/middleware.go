@@ -21,8 +21,8 @@ type MiddlewareConfig struct {
 	SkipHeader bool
 	// Realm is the realm in WWW-Authenticate challenges. Default none.
 	Realm string
-	// Logger receives one record for each validator failure answered with
-	// 503. Default nil: no logging. Tokens are never logged.
+	// Logger receives one record for each validator failure that gets a
+	// 503 response. Default nil: no logging. Tokens are never logged.
 	Logger *slog.Logger
 }
 
@@ -30,10 +30,9 @@ type MiddlewareConfig struct {
 // puts the session in the request context, where FromContext finds it.
 //
 // The token comes from the session cookie or from an "Authorization:
-// Bearer" header. When a request carries both and they hold the same
-// token, it is used; when they differ, the request is rejected with 400
-// invalid_request, because guessing which one the client meant could act
-// on the wrong account. More than one Authorization header, or several
+// Bearer" header. When a request carries both with the same token, that
+// token is used. When they differ, the request is rejected with 400
+// invalid_request, because picking one could act on the wrong account. More than one Authorization header, or several
 // session cookies with different values, are rejected the same way.
 //
 // A request with no token gets 401 with a bare Bearer challenge. A token

@@ -57,7 +57,7 @@ func (s *Session) Deadline() time.Time {
 
 // Validator validates a session token. The session middleware takes any
 // Validator: *Manager validates against a local Store, and a remote
-// validator (such as phantom's introspection client) asks an auth server.
+// validator (such as phantom's introspection client) calls an auth server.
 //
 // ValidateToken returns an error satisfying errors.Is(err, ErrInvalidToken)
 // when the token is at fault, and any other error when the validator could

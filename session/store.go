@@ -17,7 +17,7 @@ var ErrExists = errors.New("session: a session is already stored under this dige
 // concurrent revoke could slip in between.
 //
 // Keys are digests: bearer.Digest(token), the SHA-256 of the raw token. A
-// store never sees the raw token, so a dump of its contents cannot be
+// store never receives the raw token, so a dump of its contents cannot be
 // replayed, and its lookups are by hash, whose timing tells nothing about
 // the raw value.
 //

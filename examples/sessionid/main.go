@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -58,7 +59,8 @@ func run() error {
 	defer stopAuth()
 
 	remote := &remoteValidator{endpoint: authURL + "/validate", client: &http.Client{Timeout: 5 * time.Second}}
-	profileURL, stopProfile, err := serve(session.Middleware(remote, session.MiddlewareConfig{SkipCookie: true})(profileHandler()))
+	middleware := session.Middleware(remote, session.MiddlewareConfig{SkipCookie: true, Logger: slog.Default()})
+	profileURL, stopProfile, err := serve(middleware(profileHandler()))
 	if err != nil {
 		return err
 	}
@@ -130,8 +132,8 @@ func serve(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), stop, nil
 }
 
-// authServer issues sessions at /login, revokes them at /logout and tells
-// services whether a token is active at /validate.
+// authServer issues sessions at /login, revokes them at /logout and reports
+// to services whether a token is active at /validate.
 func authServer(mgr *session.Manager, validateCalls *atomic.Int64) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
@@ -144,7 +146,8 @@ func authServer(mgr *session.Manager, validateCalls *atomic.Int64) http.Handler 
 		}
 		token, _, err := mgr.Issue(r.Context(), user, map[string]string{"name": strings.ToUpper(user[:1]) + user[1:], "scope": "profile"})
 		if err != nil {
-			http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+			slog.Error("issuing session failed", "subject", user, "error", err)
+			bearer.WriteUnavailable(w)
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
@@ -163,6 +166,7 @@ func authServer(mgr *session.Manager, validateCalls *atomic.Int64) http.Handler 
 		case errors.Is(err, session.ErrInvalidToken):
 			bearer.WriteChallenge(w, bearer.Challenge{Error: bearer.CodeInvalidToken})
 		case err != nil:
+			slog.Error("revoking session failed", "error", err)
 			bearer.WriteUnavailable(w)
 		default:
 			w.WriteHeader(http.StatusNoContent)
@@ -181,7 +185,8 @@ func authServer(mgr *session.Manager, validateCalls *atomic.Int64) http.Handler 
 		case errors.Is(err, session.ErrInvalidToken):
 			_ = json.NewEncoder(w).Encode(validateResponse{Active: false})
 		case err != nil:
-			http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
+			slog.Error("validating session failed", "error", err)
+			bearer.WriteUnavailable(w)
 		default:
 			_ = json.NewEncoder(w).Encode(validateResponse{
 				Active: true, SessionID: s.ID, Subject: s.Subject, Attributes: s.Attributes,

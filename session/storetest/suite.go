@@ -316,8 +316,8 @@ func (s *suite) idleExpiry(t *testing.T, st session.Store) {
 	assertGoneForAll(t, st, d, s.now())
 }
 
-// NOTE: with a real-time store this test relies on margins of a quarter of
-// short() (250 ms); a machine stalled longer than that can fail it.
+// NOTE: with a real-time store this test has margins of 250 ms, a quarter
+// of short(). A machine that stalls longer can fail it.
 func (s *suite) touchExtendsIdleDeadline(t *testing.T, st session.Store) {
 	ctx := context.Background()
 	sess := s.newSession("alice")
