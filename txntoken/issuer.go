@@ -126,7 +126,8 @@ func (i *Issuer) Mint(ctx context.Context, req MintRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return i.mint(ctx, op, req.Subject, values, req.Requester, req.RequestContext)
+	token, _, err := i.mint(ctx, op, req.Subject, values, req.Requester, req.RequestContext, time.Time{})
+	return token, err
 }
 
 // MintJWT implements phantom.Minter: params carries "operation" and the
@@ -158,7 +159,8 @@ func (i *Issuer) MintJWT(ctx context.Context, s *session.Session, clientID strin
 	if err != nil {
 		return "", err
 	}
-	return i.mint(ctx, op, s.Subject, values, clientID, nil)
+	token, _, err := i.mint(ctx, op, s.Subject, values, clientID, nil, s.Deadline())
+	return token, err
 }
 
 func checkScopes(op *Operation, granted []string) error {
@@ -170,24 +172,33 @@ func checkScopes(op *Operation, granted []string) error {
 	return nil
 }
 
-func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values Values, requester string, rctx map[string]string) (string, error) {
+// mint signs a token; a non-zero notAfter caps "exp", so that a token never
+// outlives the session it was minted from.
+func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values Values, requester string, rctx map[string]string, notAfter time.Time) (string, time.Time, error) {
 	if subject == "" || !validText(subject, i.reg.maxSubjectLength) {
-		return "", &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("subject must be 1 to %d bytes of printable UTF-8", i.reg.maxSubjectLength), err: ErrInvalidClaim}
+		return "", time.Time{}, &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("subject must be 1 to %d bytes of printable UTF-8", i.reg.maxSubjectLength), err: ErrInvalidClaim}
 	}
 	id, err := newID()
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	now := i.now()
 	audience := op.Audience
 	if audience == "" {
 		audience = i.trustDomain
 	}
+	exp := now.Add(op.Lifetime)
+	if !notAfter.IsZero() && notAfter.Before(exp) {
+		exp = notAfter
+	}
+	if !exp.After(now) {
+		return "", time.Time{}, &ValidationError{Operation: op.Name, Reason: "the subject's session has ended", err: ErrInvalidClaim}
+	}
 	claims := map[string]any{
 		claimSub: subject,
 		claimAud: audience,
 		claimIat: now.Unix(),
-		claimExp: now.Add(op.Lifetime).Unix(),
+		claimExp: exp.Unix(),
 	}
 	typ := "JWT"
 	switch i.layout {
@@ -200,7 +211,7 @@ func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values V
 	case LayoutIETF:
 		typ = JWTType
 		if !validRequester(requester) {
-			return "", &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("requesting workload must be 1 to %d bytes of printable ASCII without \", \\, <, > or &", MaxRequesterLength), err: ErrInvalidClaim}
+			return "", time.Time{}, &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("requesting workload must be 1 to %d bytes of printable ASCII without \", \\, <, > or &", MaxRequesterLength), err: ErrInvalidClaim}
 		}
 		claims[claimJti] = nil
 		claims[claimTxn] = id
@@ -213,22 +224,22 @@ func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values V
 		claims[claimTctx] = tctx
 		if len(rctx) > 0 {
 			if err := checkRequestContext(rctx); err != nil {
-				return "", &ValidationError{Operation: op.Name, Reason: err.Error(), err: ErrInvalidClaim}
+				return "", time.Time{}, &ValidationError{Operation: op.Name, Reason: err.Error(), err: ErrInvalidClaim}
 			}
 			claims[claimRctx] = rctx
 		}
 	}
 	token, err := i.signer.SignWithType(typ, claims)
 	if err != nil {
-		return "", fmt.Errorf("txntoken: %w", err)
+		return "", time.Time{}, fmt.Errorf("txntoken: %w", err)
 	}
 	if len(token) > op.MaxSize {
 		if i.logger != nil {
 			i.logger.Warn("txntoken: token exceeds size budget", "operation", op.Name, "size", len(token), "max_size", op.MaxSize)
 		}
-		return "", fmt.Errorf("txntoken: operation %q: token of %d bytes exceeds its budget of %d: %w", op.Name, len(token), op.MaxSize, ErrTooLarge)
+		return "", time.Time{}, fmt.Errorf("txntoken: operation %q: token of %d bytes exceeds its budget of %d: %w", op.Name, len(token), op.MaxSize, ErrTooLarge)
 	}
-	return token, nil
+	return token, exp, nil
 }
 
 // newID returns 128 random bits, base64url-encoded: idLength characters.
