@@ -74,3 +74,15 @@ func decodeSegment(dst []byte, src string) bool {
 	}
 	return true
 }
+
+// isBase64URL reports whether every byte of s is in the base64url
+// alphabet. The verifier calls it before allocating a buffer for a large
+// segment, so garbage is rejected without allocating.
+func isBase64URL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if base64Decode[s[i]] == base64Invalid {
+			return false
+		}
+	}
+	return true
+}

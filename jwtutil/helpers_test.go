@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -95,3 +96,5 @@ func mustECDSA(t testing.TB) *ecdsa.PrivateKey {
 }
 
 func lastDot(s string) int { return strings.LastIndexByte(s, '.') }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -271,6 +271,9 @@ func (v *Verifier) verify(ctx context.Context, token string, dot1, dot2 int) (*C
 	var headerBuf [256]byte
 	dst := headerBuf[:]
 	if n > len(dst) {
+		if !isBase64URL(headerSeg) {
+			return nil, errBase64
+		}
 		dst = make([]byte, n)
 	}
 	if !decodeSegment(dst, headerSeg) {
@@ -296,12 +299,35 @@ func (v *Verifier) verify(ctx context.Context, token string, dot1, dot2 int) (*C
 	var sigBuf [512]byte
 	sig := sigBuf[:]
 	if n > len(sig) {
+		if !isBase64URL(sigSeg) {
+			return nil, errBase64
+		}
 		sig = make([]byte, n)
 	}
 	if !decodeSegment(sig, sigSeg) {
 		return nil, errBase64
 	}
 	sig = sig[:n]
+	// The payload is decoded before the signature check only so that a
+	// malformed segment reports ErrMalformed; nothing in it is read yet.
+	payloadSeg := token[dot1+1 : dot2]
+	n = decodedLen(len(payloadSeg))
+	if n < 0 {
+		return nil, errBase64
+	}
+	var payloadBuf [1024]byte
+	payload := payloadBuf[:]
+	if n > len(payload) {
+		if !isBase64URL(payloadSeg) {
+			return nil, errBase64
+		}
+		payload = make([]byte, n)
+	}
+	if !decodeSegment(payload, payloadSeg) {
+		return nil, errBase64
+	}
+	payload = payload[:n]
+
 	keys, err := v.keys.Keys(ctx, h.kid)
 	if err != nil {
 		if errors.Is(err, jwks.ErrKeyNotFound) {
@@ -313,22 +339,9 @@ func (v *Verifier) verify(ctx context.Context, token string, dot1, dot2 int) (*C
 		return nil, err
 	}
 
-	// Claims, decoded once, after the signature proved who wrote them.
-	payloadSeg := token[dot1+1 : dot2]
-	n = decodedLen(len(payloadSeg))
-	if n < 0 {
-		return nil, errBase64
-	}
-	var payloadBuf [1024]byte
-	dst = payloadBuf[:]
-	if n > len(dst) {
-		dst = make([]byte, n)
-	}
-	if !decodeSegment(dst, payloadSeg) {
-		return nil, errBase64
-	}
+	// Claims, parsed once, after the signature proved who wrote them.
 	c := &Claims{Header: Header{Algorithm: h.alg.String(), KeyID: h.kid, Type: h.typ}}
-	if err := decodeClaims(string(dst[:n]), c); err != nil {
+	if err := decodeClaims(string(payload), c); err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(c); err != nil {
