@@ -79,6 +79,7 @@ type env struct {
 	verifier *txntoken.Verifier
 	jwt      *jwtutil.Verifier
 	replay   *txntoken.MemoryReplayCache
+	signing  jwtutil.SigningKeySource
 	now      time.Time
 }
 
@@ -86,7 +87,7 @@ func newEnv(t testing.TB, alg string, layout txntoken.Layout) *env {
 	t.Helper()
 	reg := newRegistry(t)
 	signing, keys := keyPair(t, alg)
-	e := &env{now: time.Now()}
+	e := &env{now: time.Now(), signing: signing}
 	iss, err := txntoken.NewIssuer(txntoken.IssuerConfig{
 		Registry: reg, Keys: signing, Issuer: issuerURL, TrustDomain: trustDomain, Layout: layout,
 	})
