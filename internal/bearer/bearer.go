@@ -97,7 +97,14 @@ func isTokenChar(c byte) bool {
 // Digest returns the SHA-256 of token. Stores and caches key tokens by this
 // value so that a dump of their memory holds no usable token.
 func Digest(token string) [32]byte {
-	return sha256.Sum256([]byte(token))
+	// Copying a short token into a stack buffer avoids the heap allocation
+	// that converting the string to a slice would cost on every request.
+	var buf [128]byte
+	if len(token) > len(buf) {
+		return sha256.Sum256([]byte(token))
+	}
+	n := copy(buf[:], token)
+	return sha256.Sum256(buf[:n])
 }
 
 // RFC 6750 section 3.1 error codes.

@@ -1,6 +1,7 @@
 package bearer
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
@@ -141,4 +142,13 @@ func FuzzFromHeader(f *testing.F) {
 		assert.True(t, strings.EqualFold(value[:7], "Bearer "))
 		assert.Equal(t, value[7:], token)
 	})
+}
+
+func TestDigestAllocations(t *testing.T) {
+	short := strings.Repeat("t", 64)
+	long := strings.Repeat("t", 4096)
+	assert.Equal(t, sha256.Sum256([]byte(short)), Digest(short))
+	assert.Equal(t, sha256.Sum256([]byte(long)), Digest(long))
+	allocs := testing.AllocsPerRun(100, func() { _ = Digest(short) })
+	assert.Zero(t, allocs, "digest of a short token must not allocate")
 }
