@@ -238,7 +238,10 @@ func TestBindingMutation(t *testing.T) {
 	require.Equal(t, http.StatusOK, send(valid), "the unmodified request passes")
 
 	mutations := []func(*request, *rand.Rand) string{
-		func(r *request, g *rand.Rand) string { r.amount = fmt.Sprint(g.IntN(100000) + 501); return "amount changed" },
+		func(r *request, g *rand.Rand) string {
+			r.amount = fmt.Sprint(g.IntN(100000) + 501)
+			return "amount changed"
+		},
 		func(r *request, g *rand.Rand) string { r.amount = fmt.Sprint(g.IntN(499) + 1); return "amount lowered" },
 		func(r *request, _ *rand.Rand) string { r.amount = "500.0"; return "amount as float" },
 		func(r *request, _ *rand.Rand) string { r.amount = `"500"`; return "amount as string" },
@@ -248,8 +251,14 @@ func TestBindingMutation(t *testing.T) {
 		func(r *request, _ *rand.Rand) string { r.currency = []string{"USD"}; return "currency changed" },
 		func(r *request, _ *rand.Rand) string { r.currency = nil; return "currency removed" },
 		func(r *request, _ *rand.Rand) string { r.currency = []string{"EUR", "USD"}; return "currency repeated" },
-		func(r *request, _ *rand.Rand) string { r.currency = []string{"EUR", "EUR"}; return "currency repeated equal" },
-		func(r *request, g *rand.Rand) string { r.account = fmt.Sprintf("DE%020d", g.Int64N(1e18)); return "account changed" },
+		func(r *request, _ *rand.Rand) string {
+			r.currency = []string{"EUR", "EUR"}
+			return "currency repeated equal"
+		},
+		func(r *request, g *rand.Rand) string {
+			r.account = fmt.Sprintf("DE%020d", g.Int64N(1e18))
+			return "account changed"
+		},
 		func(r *request, _ *rand.Rand) string { r.rate = []string{"1.5"}; return "rate changed" },
 		func(r *request, _ *rand.Rand) string { r.rate = nil; return "rate removed" },
 		func(r *request, _ *rand.Rand) string { r.rate = []string{"1.25", "1.25"}; return "rate repeated" },
