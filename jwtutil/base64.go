@@ -2,7 +2,7 @@ package jwtutil
 
 // JWS segments are base64url without padding (RFC 7515 section 2). The
 // decoder here is stricter than encoding/base64, which skips '\r' and '\n'
-// anywhere in its input: it rejects every byte outside the alphabet, any
+// anywhere in its input. It rejects every byte outside the alphabet, any
 // padding, and unused trailing bits that are not zero, so each decoded value
 // has exactly one encoding. It reads a string, so decoding a segment never
 // copies the token first.

@@ -11,9 +11,9 @@ import (
 const cacheShards = 16
 
 // tokenCache maps the digest of (verifier policy, token) to verified
-// claims. It holds at most its size in entries; when a shard is full, an
-// insert first drops expired entries among a few it looks at and otherwise
-// evicts an arbitrary one, which approximates random replacement.
+// claims. It keeps at most its size in entries. When a shard is full, an
+// insert first drops expired entries among the few it examines, and
+// otherwise evicts an arbitrary one, which approximates random replacement.
 type tokenCache struct {
 	maxAge   time.Duration
 	perShard int
@@ -52,8 +52,8 @@ func (c *tokenCache) get(key [32]byte, now time.Time) (*Claims, bool) {
 }
 
 // put stores claims until their "exp" or maxAge from now, whichever is
-// sooner. The leeway is not added to "exp": a cached answer never outlives
-// the token's own stated lifetime.
+// sooner. The leeway is not added to "exp", so a cached result never
+// outlives the token's own stated lifetime.
 func (c *tokenCache) put(key [32]byte, claims *Claims, now time.Time) {
 	expires := now.Add(c.maxAge)
 	if claims.ExpiresAt.Before(expires) {

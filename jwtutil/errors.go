@@ -6,14 +6,15 @@ import (
 )
 
 // Errors returned by [Verifier.Verify]. Each error it returns satisfies
-// errors.Is for exactly one of them; callers branch with errors.Is and
-// should not parse the message text, which may add detail.
+// errors.Is for exactly one of them. Branch with errors.Is rather than on the
+// message text, which may add detail.
 var (
 	// ErrMalformed reports a token that is not a well-formed compact JWS
-	// carrying a JSON claims set: wrong segment count, invalid base64url,
-	// invalid or duplicate-keyed JSON, a registered claim of the wrong type,
-	// a header parameter this package does not implement ("crit", "b64"), or
-	// a token longer than Config.MaxTokenSize.
+	// carrying a JSON claims set. Examples are a wrong segment count,
+	// invalid base64url, invalid JSON or JSON with duplicate member names,
+	// a registered claim of the wrong type, a header parameter this package
+	// does not implement ("crit", "b64"), or a token longer than
+	// Config.MaxTokenSize.
 	ErrMalformed = errors.New("jwtutil: malformed token")
 	// ErrSignature reports a signature that does not verify with any key
 	// the key source returned for the token.
@@ -27,7 +28,7 @@ var (
 	ErrUnknownKey = errors.New("jwtutil: unknown signing key")
 	// ErrKeysUnavailable reports that the key source failed for a reason
 	// other than an unknown key ID, such as an unreachable JWKS endpoint.
-	// It is the server's fault, not the token's: middleware answers 503.
+	// It is the server's fault, not the token's, so middleware responds 503.
 	ErrKeysUnavailable = errors.New("jwtutil: verification keys unavailable")
 	// ErrExpired reports a token whose "exp" lies in the past by more than
 	// the leeway.

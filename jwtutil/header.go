@@ -15,7 +15,7 @@ type header struct {
 }
 
 // parseHeader decodes the JSON of a JWS protected header. Parameters it
-// does not name are ignored; in particular "jku", "x5u", "jwk" and "x5c"
+// does not name are ignored. In particular "jku", "x5u", "jwk" and "x5c"
 // are never used to find a key, because a key the token brings along would
 // let anyone sign. "crit" is rejected because this package implements no
 // extension, as RFC 7515 section 4.1.11 requires, and "b64" (RFC 7797) is

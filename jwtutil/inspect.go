@@ -15,8 +15,8 @@ const MaxInspectSize = 1 << 20
 // InspectUnverified decodes a compact JWS token's header and claims WITHOUT
 // VERIFYING ANYTHING: not the signature, not the expiry, not the issuer.
 // Anyone can forge the values it returns. Use it to debug, or to see that
-// a JWT's payload is readable by everyone who handles the token, never to
-// make an access decision; use [Verifier.Verify] for that. Numbers are
+// a JWT's payload is readable by everyone who handles the token. Never use
+// it to make an access decision: that is what [Verifier.Verify] is for. Numbers are
 // returned as json.Number so large values keep their digits.
 func InspectUnverified(token string) (header map[string]any, claims map[string]any, err error) {
 	if len(token) > MaxInspectSize {

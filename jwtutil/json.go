@@ -6,7 +6,7 @@ import (
 )
 
 // This file holds the small strict JSON reader behind header and claims
-// decoding. It validates the same grammar as encoding/json (RFC 8259) but
+// decoding. It validates the same grammar as encoding/json (RFC 8259). It
 // returns each object member as a name and a raw value substring, so the
 // verifier decodes the registered claims in one pass and keeps the others
 // as raw JSON without reflection. Unlike encoding/json it rejects duplicate
@@ -57,6 +57,7 @@ func readObject(data string, dst []member) (members []member, ok bool, dup bool)
 		r.skipSpace()
 		return dst, r.pos == len(data), false
 	}
+
 	start := len(dst)
 	for {
 		r.skipSpace()
@@ -80,6 +81,7 @@ func readObject(data string, dst []member) (members []member, ok bool, dup bool)
 			return dst, false, false
 		}
 		dst = append(dst, member{name: name, value: data[valueStart:r.pos]})
+
 		r.skipSpace()
 		if r.pos >= len(data) {
 			return dst, false, false
@@ -93,6 +95,7 @@ func readObject(data string, dst []member) (members []member, ok bool, dup bool)
 			return dst, false, false
 		}
 	}
+
 	r.skipSpace()
 	if r.pos != len(data) {
 		return dst, false, false
@@ -227,7 +230,7 @@ func (r *jsonReader) skipArray(depth int) bool {
 
 // skipString advances past a JSON string starting at r.pos. escaped reports
 // whether the string needs unquoting (escapes or non-ASCII bytes), so that
-// the common plain-ASCII case can be used as a substring as it stands.
+// the common plain-ASCII case can be used as a substring without copying.
 func (r *jsonReader) skipString() (escaped bool, ok bool) {
 	if r.pos >= len(r.data) || r.data[r.pos] != '"' {
 		return false, false

@@ -13,7 +13,7 @@ import (
 )
 
 // MiddlewareConfig configures [Verifier.Middleware]. The zero value reads
-// only the Authorization header and answers failures with RFC 6750
+// only the Authorization header and responds to failures with RFC 6750
 // challenges.
 type MiddlewareConfig struct {
 	// CookieName, when set, also accepts the token from this cookie. A
@@ -116,7 +116,7 @@ func tokenFromRequest(r *http.Request, cookieName string) (string, error) {
 	return cookie.Value, nil
 }
 
-// writeError answers err with the RFC 6750 response it calls for.
+// writeError writes the RFC 6750 response that err calls for.
 func writeError(w http.ResponseWriter, realm string, err error) {
 	var c bearer.Challenge
 	switch {

@@ -105,7 +105,7 @@ var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jt
 
 // Sign signs claims with the current key and the configured "typ". It sets
 // "iss", "aud", "iat", "exp" and a random 128-bit "jti" when claims lacks
-// them; a value the caller sets wins, and a registered claim set to nil is
+// them. A value the caller sets wins, and a registered claim set to nil is
 // left out. time.Time values of "exp", "nbf" and "iat" are written as
 // NumericDate seconds. claims itself is not modified.
 func (s *Signer) Sign(claims map[string]any) (string, error) {
@@ -177,6 +177,7 @@ func (s *Signer) payload(claims map[string]any) ([]byte, error) {
 	}
 	setDefault("iat", now.Unix())
 	setDefault("exp", now.Add(s.lifetime).Unix())
+
 	if _, ok := out["jti"]; !ok {
 		var id [16]byte
 		if _, err := rand.Read(id[:]); err != nil {
@@ -184,6 +185,7 @@ func (s *Signer) payload(claims map[string]any) ([]byte, error) {
 		}
 		out["jti"] = base64.RawURLEncoding.EncodeToString(id[:])
 	}
+
 	for _, name := range registeredClaims {
 		v, ok := out[name]
 		if !ok {
@@ -198,6 +200,7 @@ func (s *Signer) payload(claims map[string]any) ([]byte, error) {
 			}
 		}
 	}
+
 	payload, err := json.Marshal(out)
 	if err != nil {
 		return nil, fmt.Errorf("jwtutil: encode claims: %w", err)

@@ -49,7 +49,7 @@ type Config struct {
 	// means every algorithm the token's key supports: the key's own "alg"
 	// when the JWK names one, otherwise every algorithm of its key type.
 	// "none" is never accepted, and an HMAC algorithm is accepted only with
-	// a symmetric key, whatever this list says.
+	// a symmetric key, whatever this list contains.
 	Algorithms []string
 
 	// Type is the "typ" header a token must carry, such as "at+jwt" for
@@ -112,25 +112,8 @@ type Verifier struct {
 // NewVerifier returns a Verifier for cfg, or an error naming the first
 // field that needs a value.
 func NewVerifier(cfg Config) (*Verifier, error) {
-	if cfg.Keys == nil {
-		return nil, errors.New("jwtutil: Config.Keys is nil: set a key source such as a jwks.Remote or jwks.Static")
-	}
-	if cfg.Issuer == "" && !cfg.SkipIssuerCheck {
-		return nil, errors.New("jwtutil: Config.Issuer is empty: set the expected \"iss\", or set SkipIssuerCheck to accept any issuer")
-	}
-	if len(cfg.Audience) == 0 && !cfg.SkipAudienceCheck {
-		return nil, errors.New("jwtutil: Config.Audience is empty: set the accepted \"aud\" values, or set SkipAudienceCheck to accept any audience")
-	}
-	for _, a := range cfg.Audience {
-		if a == "" {
-			return nil, errors.New("jwtutil: Config.Audience contains an empty string: remove it")
-		}
-	}
-	if cfg.MaxTokenSize < 0 {
-		return nil, fmt.Errorf("jwtutil: Config.MaxTokenSize is %d: use a positive size, or zero for the default %d", cfg.MaxTokenSize, DefaultMaxTokenSize)
-	}
-	if cfg.CacheSize < 0 || cfg.CacheMaxAge < 0 {
-		return nil, errors.New("jwtutil: Config.CacheSize and Config.CacheMaxAge must not be negative")
+	if err := validateConfig(cfg); err != nil {
+		return nil, err
 	}
 	v := &Verifier{
 		keys:          cfg.Keys,
@@ -151,12 +134,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		}
 	}
 	for _, name := range cfg.Algorithms {
-		a := algorithmByName(name)
-		if a == algInvalid {
-			return nil, fmt.Errorf("jwtutil: Config.Algorithms contains %q: use JWS names such as ES256, EdDSA, RS256 or PS256 (\"none\" is never allowed)", name)
-		}
-		v.algorithms[a] = true
+		v.algorithms[algorithmByName(name)] = true
 	}
+
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
 	} else if v.leeway < 0 {
@@ -177,6 +157,37 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		v.cache = newTokenCache(cfg.CacheSize, maxAge)
 	}
 	return v, nil
+}
+
+// validateConfig returns an error naming the first field of cfg that needs
+// a value or holds an invalid one.
+func validateConfig(cfg Config) error {
+	if cfg.Keys == nil {
+		return errors.New("jwtutil: Config.Keys is nil: set a key source such as a jwks.Remote or jwks.Static")
+	}
+	if cfg.Issuer == "" && !cfg.SkipIssuerCheck {
+		return errors.New("jwtutil: Config.Issuer is empty: set the expected \"iss\", or set SkipIssuerCheck to accept any issuer")
+	}
+	if len(cfg.Audience) == 0 && !cfg.SkipAudienceCheck {
+		return errors.New("jwtutil: Config.Audience is empty: set the accepted \"aud\" values, or set SkipAudienceCheck to accept any audience")
+	}
+	for _, a := range cfg.Audience {
+		if a == "" {
+			return errors.New("jwtutil: Config.Audience contains an empty string: remove it")
+		}
+	}
+	for _, name := range cfg.Algorithms {
+		if algorithmByName(name) == algInvalid {
+			return fmt.Errorf("jwtutil: Config.Algorithms contains %q: use JWS names such as ES256, EdDSA, RS256 or PS256 (\"none\" is never allowed)", name)
+		}
+	}
+	if cfg.MaxTokenSize < 0 {
+		return fmt.Errorf("jwtutil: Config.MaxTokenSize is %d: use a positive size, or zero for the default %d", cfg.MaxTokenSize, DefaultMaxTokenSize)
+	}
+	if cfg.CacheSize < 0 || cfg.CacheMaxAge < 0 {
+		return errors.New("jwtutil: Config.CacheSize and Config.CacheMaxAge must not be negative")
+	}
+	return nil
 }
 
 // policyDigest hashes every setting that decides whether a token is
@@ -203,7 +214,7 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 
 // Verify checks token and returns its claims. The order is fixed: the
 // token's shape and size, its header, the key and algorithm, the signature
 // over the raw signing input, and only then the claims, so a forged token
-// reports ErrSignature whatever its claims say. Errors satisfy errors.Is
+// reports ErrSignature whatever its claims contain. Errors satisfy errors.Is
 // for one of the package's Err values.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	// The size bound comes first, and the segment scan below uses
@@ -399,8 +410,8 @@ func (v *Verifier) checkTypeHeader(h header) error {
 	return ErrType
 }
 
-// sameMediaType compares two "typ" values as RFC 7515 section 4.1.9 asks:
-// case-insensitively, with an optional "application/" prefix.
+// sameMediaType compares two "typ" values as RFC 7515 section 4.1.9
+// requires: case-insensitively, with an optional "application/" prefix.
 func sameMediaType(a, b string) bool {
 	return strings.EqualFold(trimApplication(a), trimApplication(b))
 }

@@ -190,7 +190,7 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 }
 
 func TestVerifyKeyAlgorithmRestrictsKey(t *testing.T) {
-	// The JWK says RS256, so a PS256 token with the same RSA key is rejected.
+	// The JWK names RS256, so a PS256 token with the same RSA key is rejected.
 	k := keyFor(t, "RS256").public
 	v, err := NewVerifier(Config{Keys: &testKeySource{keys: []jwks.Key{k}}, SkipIssuerCheck: true, SkipAudienceCheck: true, Now: func() time.Time { return testNow }})
 	require.NoError(t, err)

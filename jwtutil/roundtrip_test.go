@@ -9,7 +9,7 @@ import (
 	"github.com/tokenpattern/tokenpattern/jwks"
 )
 
-func TestSmokeRoundTrip(t *testing.T) {
+func TestSignVerifyRoundTrip(t *testing.T) {
 	for _, alg := range []string{"ES256", "ES384", "ES512", "EdDSA", "RS256", "PS384", "HS256", "HS512"} {
 		k := keyFor(t, alg)
 		s, err := NewSigner(SignerConfig{Keys: StaticSigningKey(k.private), Issuer: "iss", Audience: []string{"aud"}})
