@@ -107,11 +107,8 @@ func (c *Claim) parseJSON(raw json.RawMessage) (any, string) {
 	}
 	switch c.Type {
 	case TypeString:
-		if raw[0] != '"' {
-			return nil, "must be a string"
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, ok := decodeJSONString(raw)
+		if !ok {
 			return nil, "must be a string"
 		}
 		if why := c.checkString(s); why != "" {
@@ -197,6 +194,28 @@ func (c *Claim) fromFloat(f float64) (any, string) {
 		return c.integer(strconv.FormatInt(int64(f), 10))
 	}
 	return nil, fmt.Sprintf("must be a %s", c.Type)
+}
+
+// decodeJSONString decodes a JSON string literal, without calling
+// encoding/json when the literal holds no escape sequence.
+func decodeJSONString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 {
+		for _, c := range inner {
+			if c < 0x20 {
+				return "", false
+			}
+		}
+		return string(inner), true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // isJSONInteger reports whether s is -?(0|[1-9][0-9]*).

@@ -149,8 +149,9 @@ var flatRegistered = map[string]bool{
 }
 
 func (v *Verifier) checkFlat(op *Operation, claims *jwtutil.Claims) (*Context, error) {
-	var tag string
-	if err := claims.Get(claimTxnTag, &tag); err != nil {
+	rawTag, _ := claims.Raw(claimTxnTag)
+	tag, ok := decodeJSONString(rawTag)
+	if !ok {
 		return nil, invalid(`"txn_tag" is missing or not a string`)
 	}
 	if tag != op.Name {
