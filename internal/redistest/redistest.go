@@ -84,9 +84,9 @@ func (s *Server) Addr() string {
 }
 
 // Client returns a go-redis client for the server, closed when the test ends.
-// Timeouts are short so that fault tests see errors quickly, commands are
-// not retried, and a context deadline bounds each command, as the Redis
-// backends recommend to their callers.
+// Timeouts are short and a refused dial is retried once, so that fault
+// tests see errors quickly. Commands are not retried, and a context deadline
+// bounds each command, as the Redis backends recommend to their callers.
 func (s *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{
 		Addr:                  s.Addr(),
@@ -94,6 +94,7 @@ func (s *Server) Client() *redis.Client {
 		ReadTimeout:           time.Second,
 		WriteTimeout:          time.Second,
 		MaxRetries:            -1,
+		DialerRetries:         1,
 		ContextTimeoutEnabled: true,
 	})
 	s.t.Cleanup(func() { _ = c.Close() })

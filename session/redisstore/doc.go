@@ -2,10 +2,10 @@
 // an auth server or application shares one set of sessions.
 //
 // Records are keyed by the hex SHA-256 digest of the token, never the token.
-// Each record is a hash that Redis expires at the session's deadline (the
-// earlier of the absolute lifetime and the idle timeout), and each subject
-// has a sorted set of its session digests scored by deadline, trimmed as it
-// changes and expiring with its last member. Every write is one Lua script,
+// Each record is a hash that Redis expires at the session's deadline, the
+// earlier of the absolute lifetime and the idle timeout. Each subject has a
+// sorted set of its session digests scored by deadline, which is trimmed as
+// it changes and expires with its last member. Every write is one Lua script,
 // so a concurrent revoke can never be undone by a touch or a rotate.
 //
 // The store decides whether a record is live by its own clock (Config.Now),
