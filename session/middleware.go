@@ -32,14 +32,16 @@ type MiddlewareConfig struct {
 // The token comes from the session cookie or from an "Authorization:
 // Bearer" header. When a request carries both with the same token, that
 // token is used. When they differ, the request is rejected with 400
-// invalid_request, because picking one could act on the wrong account. More than one Authorization header, or several
-// session cookies with different values, are rejected the same way.
+// invalid_request, because picking one could act on the wrong account.
+// More than one Authorization header, or several session cookies with
+// different values, are rejected the same way.
 //
 // A request with no token gets 401 with a bare Bearer challenge. A token
 // that v rejects (malformed, unknown, expired, revoked) gets 401 with
 // error="invalid_token". A validator failure that is not ErrInvalidToken,
 // such as an unreachable store, gets 503: the request is never let through
-// and never told its token is bad.
+// and never told its token is bad. A validator that returns a nil session
+// with a nil error is treated as failing, so it also gets 503.
 //
 // Middleware panics if v is nil, which is a programming error.
 func Middleware(v Validator, cfg MiddlewareConfig) func(http.Handler) http.Handler {
@@ -58,6 +60,12 @@ func Middleware(v Validator, cfg MiddlewareConfig) func(http.Handler) http.Handl
 				return
 			}
 			s, err := v.ValidateToken(r.Context(), token)
+			if err == nil && s == nil {
+				// A validator that returns neither a session nor an error
+				// is broken; letting the request through would hand the
+				// handler an unauthenticated request it believes was checked.
+				err = errNoSession
+			}
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
 					bearer.WriteChallenge(w, bearer.Challenge{
@@ -81,6 +89,7 @@ func Middleware(v Validator, cfg MiddlewareConfig) func(http.Handler) http.Handl
 }
 
 var (
+	errNoSession              = errors.New("session: validator returned neither a session nor an error")
 	errConflictingCredentials = errors.New("session cookie and Authorization header hold different tokens")
 	errConflictingCookies     = errors.New("more than one session cookie")
 )

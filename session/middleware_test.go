@@ -195,3 +195,24 @@ func TestMiddlewareSkipHeader(t *testing.T) {
 func TestMiddlewareNilValidatorPanics(t *testing.T) {
 	assert.Panics(t, func() { session.Middleware(nil, session.MiddlewareConfig{}) })
 }
+
+func TestMiddlewareNilSessionWithoutError(t *testing.T) {
+	// A validator returning (nil, nil) is broken; the request must not reach
+	// the handler as if it had been authenticated.
+	token, err := session.NewToken(session.DefaultPrefix)
+	require.NoError(t, err)
+	reached := false
+	v := &stubValidator{}
+	handler := session.Middleware(v, session.MiddlewareConfig{})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		reached = true
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.False(t, reached, "a nil session must never let the request through")
+	assert.Empty(t, rec.Header().Get("WWW-Authenticate"), "the validator is at fault, not the token")
+	assert.Equal(t, 1, v.calls)
+}
