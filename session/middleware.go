@@ -61,9 +61,8 @@ func Middleware(v Validator, cfg MiddlewareConfig) func(http.Handler) http.Handl
 			}
 			s, err := v.ValidateToken(r.Context(), token)
 			if err == nil && s == nil {
-				// A validator that returns neither a session nor an error
-				// is broken; letting the request through would hand the
-				// handler an unauthenticated request it believes was checked.
+				// A validator that returns neither a session nor an error is
+				// broken, so the request must not reach the handler unchecked.
 				err = errNoSession
 			}
 			if err != nil {

@@ -197,8 +197,8 @@ func TestMiddlewareNilValidatorPanics(t *testing.T) {
 }
 
 func TestMiddlewareNilSessionWithoutError(t *testing.T) {
-	// A validator returning (nil, nil) is broken; the request must not reach
-	// the handler as if it had been authenticated.
+	// A validator returning (nil, nil) is broken, so the request must not
+	// reach the handler as if it had been authenticated.
 	token, err := session.NewToken(session.DefaultPrefix)
 	require.NoError(t, err)
 	reached := false
