@@ -37,9 +37,13 @@ func TestSetCookieRejectsUnsafeConfig(t *testing.T) {
 	clock := newFakeClock()
 	s := &session.Session{ExpiresAt: clock.Now().Add(time.Hour)}
 	cases := map[string]session.CookieConfig{
-		"no __Host- prefix":      {Name: "session", Now: clock.Now},
-		"__Host- without Secure": {Name: "__Host-s", InsecureSkipHostPrefix: true, Now: clock.Now},
-		"SameSite=None":          {SameSite: http.SameSiteNoneMode, Now: clock.Now},
+		"no __Host- prefix":        {Name: "session", Now: clock.Now},
+		"__Host- without Secure":   {Name: "__Host-s", InsecureSkipHostPrefix: true, Now: clock.Now},
+		"SameSite=None":            {SameSite: http.SameSiteNoneMode, Now: clock.Now},
+		"undefined SameSite":       {SameSite: 42, Now: clock.Now},
+		"lowercase __host-":        {Name: "__host-s", InsecureSkipHostPrefix: true, Now: clock.Now},
+		"__Secure- without Secure": {Name: "__Secure-s", InsecureSkipHostPrefix: true, Now: clock.Now},
+		"space in name":            {Name: "__Host-bad name", Now: clock.Now},
 	}
 	for name, cfg := range cases {
 		rec := httptest.NewRecorder()
@@ -51,6 +55,7 @@ func TestSetCookieRejectsUnsafeConfig(t *testing.T) {
 	expired := &session.Session{ExpiresAt: clock.Now()}
 	assert.Error(t, session.SetCookie(rec, session.CookieConfig{Now: clock.Now}, "sess_x", expired))
 	assert.Error(t, session.SetCookie(rec, session.CookieConfig{Now: clock.Now}, "bad value;", s))
+	assert.Error(t, session.SetCookie(rec, session.CookieConfig{Now: clock.Now}, "", s), "an empty token")
 	assert.Empty(t, rec.Header().Values("Set-Cookie"))
 }
 
@@ -76,4 +81,15 @@ func TestClearCookie(t *testing.T) {
 	assert.Less(t, c.MaxAge, 0, "Max-Age must delete the cookie")
 	assert.True(t, c.Secure)
 	assert.Equal(t, "/", c.Path)
+}
+
+func TestClearCookieRejectsInvalidName(t *testing.T) {
+	// net/http formats a cookie with an invalid name as an empty string, so
+	// without the check logout would send an empty Set-Cookie and report
+	// success while the cookie stays in the browser.
+	for _, name := range []string{"__Host-bad name", "__Host-a;b", "__Host-\u00e9"} {
+		rec := httptest.NewRecorder()
+		assert.Error(t, session.ClearCookie(rec, session.CookieConfig{Name: name}), name)
+		assert.Empty(t, rec.Header().Values("Set-Cookie"), name)
+	}
 }
