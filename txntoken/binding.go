@@ -15,7 +15,7 @@ import (
 	"github.com/tokenpattern/tokenpattern/internal/bearer"
 )
 
-// Source is where a bound claim is read from in the live request.
+// Source is the part of the live request that a bound claim is read from.
 type Source int
 
 // Binding sources.

@@ -9,7 +9,7 @@ import (
 // ChangeKind names one kind of schema change found by Compare.
 type ChangeKind string
 
-// Change kinds. The comment on each says whether Compare reports it as
+// Change kinds. The comment on each states whether Compare reports it as
 // breaking: a breaking change can make a token or a request that the old
 // schema accepts be rejected under the new one, or the reverse during a
 // rolling deploy.
@@ -46,7 +46,7 @@ type Change struct {
 	// Claim is empty for operation-level changes.
 	Claim    string
 	Breaking bool
-	// Detail says what changed, such as "max 1000 -> 500".
+	// Detail describes what changed, such as "max 1000 -> 500".
 	Detail string
 }
 
@@ -247,7 +247,7 @@ func compareClaim(op string, o, n *Claim) []Change {
 	return out
 }
 
-// compareBound reports a change of one range bound; narrower says whether
+// compareBound reports a change of one range bound; narrower reports whether
 // moving from prev to next shrinks the accepted range.
 func compareBound(add func(ChangeKind, bool, string, ...any), name string, o, n *float64, narrower func(prev, next float64) bool) {
 	switch {

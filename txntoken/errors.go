@@ -49,8 +49,8 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Unwrap() error { return e.err }
 
 // OAuthError returns the OAuth 2.0 error code and description for e. The
-// phantom introspection handler and the token-exchange handler answer HTTP
-// 400 with them.
+// phantom introspection handler and the token-exchange handler respond with
+// HTTP 400 and these values.
 func (e *ValidationError) OAuthError() (code, description string) {
 	return "invalid_request", e.description()
 }

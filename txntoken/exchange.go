@@ -55,7 +55,7 @@ type ExchangeConfig struct {
 	Clients []ExchangeClient
 	// Authenticate, when set, authenticates the requesting workload instead
 	// of Clients, for example from a verified mTLS certificate, and returns
-	// its identifier ("req_wl"). An error answers 401 invalid_client.
+	// its identifier ("req_wl"). An error gets the response 401 invalid_client.
 	Authenticate func(r *http.Request) (workload string, err error)
 	// MaxBodySize bounds the request body; a longer body gets 413. Default
 	// DefaultExchangeMaxBodySize.
@@ -121,7 +121,7 @@ func NewExchangeHandler(cfg ExchangeConfig) (*ExchangeHandler, error) {
 	return h, nil
 }
 
-// exchangeResponse is the RFC 8693 section 2.2.1 answer.
+// exchangeResponse is the RFC 8693 section 2.2.1 response.
 type exchangeResponse struct {
 	AccessToken     string `json:"access_token"`
 	IssuedTokenType string `json:"issued_token_type"`
@@ -255,7 +255,7 @@ func parseRequestJSON(op *Operation, form url.Values) (Values, map[string]string
 
 // authenticateClient returns the workload identifier of the caller. Secrets
 // are compared as SHA-256 digests in constant time, and an unknown client
-// costs the same comparison, so timing tells nothing about which IDs exist.
+// costs the same comparison, so timing reveals nothing about which IDs exist.
 func (h *ExchangeHandler) authenticateClient(r *http.Request, form url.Values) (string, bool) {
 	if h.authenticate != nil {
 		id, err := h.authenticate(r)

@@ -30,7 +30,7 @@ func newSessions(t testing.TB) *session.Manager {
 }
 
 // postForm posts form to url with the gateway's Basic credentials and
-// decodes the JSON answer.
+// decodes the JSON response.
 func postForm(t *testing.T, endpoint string, form url.Values) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))

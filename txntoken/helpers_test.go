@@ -106,7 +106,7 @@ func newEnv(t testing.TB, alg string, layout txntoken.Layout) *env {
 	return e
 }
 
-// service returns a test server whose handler answers 200 with the verified
+// service returns a test server whose handler responds 200 with the verified
 // amount, behind the middleware of operation with the given bindings.
 func (e *env) service(t testing.TB, operation string, binds ...txntoken.Bind) *httptest.Server {
 	t.Helper()

@@ -41,7 +41,7 @@ type IssuerConfig struct {
 // Issuer mints transaction tokens. It is safe for concurrent use.
 //
 // Its MintJWT method makes it a phantom.Minter, so the phantom
-// introspection handler can answer "operation=..." requests with a
+// introspection handler can respond to "operation=..." requests with a
 // transaction token.
 type Issuer struct {
 	reg         *Registry
@@ -133,7 +133,7 @@ func (i *Issuer) Mint(ctx context.Context, req MintRequest) (string, error) {
 // MintJWT implements phantom.Minter: params carries "operation" and the
 // context claims as form fields. The session must hold every scope the
 // operation requires. Errors for bad parameters have an OAuthError method,
-// so the introspection handler answers 400 invalid_request naming the claim.
+// so the introspection handler responds with 400 invalid_request naming the claim.
 func (i *Issuer) MintJWT(ctx context.Context, s *session.Session, clientID string, params url.Values) (string, error) {
 	if s == nil {
 		return "", errors.New("txntoken: MintJWT called without a session")

@@ -74,8 +74,8 @@ func LoadRegistry(path string) (*Registry, error) {
 }
 
 // ParseRegistry parses a JSON schema document and returns its registry.
-// Unknown fields, duplicate object keys and invalid definitions are errors;
-// every error is a *SchemaError that names the operation and claim at fault
+// Unknown fields, duplicate object keys and invalid definitions are errors.
+// Every error is a *SchemaError that names the operation and claim at fault
 // (and the line and column for JSON syntax errors).
 func ParseRegistry(data []byte) (*Registry, error) {
 	if len(data) > MaxSchemaSize {

@@ -15,7 +15,7 @@ import (
 type ReplayCache interface {
 	// First reports true the first time id is seen. The cache may forget id
 	// after expiresAt, when the token it belongs to has expired anyway. An
-	// error means the cache could not decide; the middleware then answers
+	// error means the cache could not decide; the middleware then responds with
 	// 503 and does not accept the token.
 	First(ctx context.Context, id string, expiresAt time.Time) (bool, error)
 }

@@ -164,7 +164,7 @@ func (c *Claim) worstValueLen() int {
 		}
 		return max(len(strconv.FormatInt(int64(lo), 10)), len(strconv.FormatInt(int64(hi), 10)))
 	case TypeNumber:
-		// The longest shortest-form float64, as strconv.FormatFloat(f, 'g',
+		// The maximum length of a shortest-form float64, as strconv.FormatFloat(f, 'g',
 		// -1, 64) writes it, such as -2.2250738585072014e-308.
 		return 24
 	case TypeBoolean:

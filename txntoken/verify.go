@@ -71,7 +71,7 @@ type VerifierConfig struct {
 	// out: the Authorization header for LayoutFlat (the default), the
 	// Txn-Token header for LayoutIETF.
 	Layout Layout
-	// Replay, when set, accepts each token id once. A cache error answers
+	// Replay, when set, accepts each token id once. A cache error gets the response
 	// 503. Default nil: no replay protection.
 	Replay ReplayCache
 	// MaxBodySize bounds the request body read for body bindings; a longer

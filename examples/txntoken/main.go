@@ -212,7 +212,7 @@ func introspect(endpoint string, form url.Values) (string, error) {
 		return "", err
 	}
 	if resp.StatusCode != http.StatusOK || !answer.Active || answer.JWT == "" {
-		return "", fmt.Errorf("introspection answered %d: %s", resp.StatusCode, answer.Error)
+		return "", fmt.Errorf("introspection failed with status %d: %s", resp.StatusCode, answer.Error)
 	}
 	return answer.JWT, nil
 }
