@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tokenpattern/tokenpattern/internal/rediserr"
+	"github.com/tokenpattern/tokenpattern/txntoken"
 )
 
 // DefaultKeyPrefix is the key prefix used when Config.KeyPrefix is empty.
@@ -52,6 +53,8 @@ type Cache struct {
 	leeway time.Duration
 	now    func() time.Time
 }
+
+var _ txntoken.ReplayCache = (*Cache)(nil)
 
 // New returns a Cache for cfg.
 func New(cfg Config) (*Cache, error) {
