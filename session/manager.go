@@ -103,6 +103,9 @@ func (m *Manager) CheckFormat(token string) error {
 // Issue starts a session for subject and returns its token, which is the
 // only copy: the store keeps only its digest. attrs is copied.
 func (m *Manager) Issue(ctx context.Context, subject string, attrs map[string]string) (string, *Session, error) {
+	if err := m.ready(); err != nil {
+		return "", nil, err
+	}
 	if subject == "" {
 		return "", nil, errors.New("session: Issue needs a non-empty subject")
 	}
@@ -136,6 +139,9 @@ func (m *Manager) Issue(ctx context.Context, subject string, attrs map[string]st
 // failure returns an error that wraps the store's error and does not match
 // ErrInvalidToken.
 func (m *Manager) ValidateToken(ctx context.Context, token string) (*Session, error) {
+	if err := m.ready(); err != nil {
+		return nil, err
+	}
 	if err := CheckTokenFormat(token, m.prefix); err != nil {
 		return nil, err
 	}
@@ -143,6 +149,11 @@ func (m *Manager) ValidateToken(ctx context.Context, token string) (*Session, er
 	s, err := m.store.Get(ctx, digest)
 	if err != nil {
 		return nil, storeError(err)
+	}
+	if s == nil {
+		// A Store that returns neither a session nor an error is broken, so
+		// fail closed with an error instead of dereferencing nil.
+		return nil, storeError(errNilSession)
 	}
 	now := m.now()
 	if !now.Before(s.Deadline()) {
@@ -175,6 +186,9 @@ func (m *Manager) Rotate(ctx context.Context, token string) (string, *Session, e
 	if err != nil {
 		return "", nil, storeError(err)
 	}
+	if s == nil {
+		return "", nil, storeError(errNilSession)
+	}
 	return newToken, s, nil
 }
 
@@ -182,6 +196,9 @@ func (m *Manager) Rotate(ctx context.Context, token string) (string, *Session, e
 // unknown, expired or already revoked returns nil, so logout is idempotent;
 // a malformed token returns an error matching ErrMalformed.
 func (m *Manager) Revoke(ctx context.Context, token string) error {
+	if err := m.ready(); err != nil {
+		return err
+	}
 	if err := CheckTokenFormat(token, m.prefix); err != nil {
 		return err
 	}
@@ -195,6 +212,9 @@ func (m *Manager) Revoke(ctx context.Context, token string) error {
 // RevokeSubject ends every session of subject ("log out everywhere") and
 // returns how many it ended.
 func (m *Manager) RevokeSubject(ctx context.Context, subject string) (int, error) {
+	if err := m.ready(); err != nil {
+		return 0, err
+	}
 	if subject == "" {
 		return 0, errors.New("session: RevokeSubject needs a non-empty subject")
 	}
@@ -204,6 +224,18 @@ func (m *Manager) RevokeSubject(ctx context.Context, subject string) (int, error
 	}
 	return n, nil
 }
+
+var errNotReady = errors.New("session: Manager is not initialized; create it with NewManager")
+
+// ready guards against a nil or zero Manager, which has no store.
+func (m *Manager) ready() error {
+	if m == nil || m.store == nil {
+		return errNotReady
+	}
+	return nil
+}
+
+var errNilSession = errors.New("session: store returned neither a session nor an error")
 
 // storeError passes the client-fault errors of a Store through and wraps
 // any other error, so it stays distinct from ErrInvalidToken.

@@ -434,3 +434,66 @@ func (f *failingStore) DeleteSubject(ctx context.Context, subject string) (int, 
 	}
 	return f.Store.DeleteSubject(ctx, subject)
 }
+
+// nilStore is a broken Store whose Rotate returns (nil, nil), and whose
+// Get does the same unless got is set.
+type nilStore struct {
+	session.Store
+	got *session.Session
+}
+
+func (n nilStore) Get(context.Context, [32]byte) (*session.Session, error) { return n.got, nil }
+
+func (nilStore) Rotate(context.Context, [32]byte, [32]byte, time.Time) (*session.Session, error) {
+	return nil, nil
+}
+
+func (nilStore) Touch(context.Context, [32]byte, time.Time) error { return nil }
+
+func TestManagerNilSessionFromStore(t *testing.T) {
+	ctx := context.Background()
+	token, err := session.NewToken(session.DefaultPrefix)
+	require.NoError(t, err)
+
+	m, err := session.NewManager(session.ManagerConfig{Store: nilStore{}})
+	require.NoError(t, err)
+	s, err := m.ValidateToken(ctx, token)
+	assert.Nil(t, s)
+	assert.Error(t, err)
+	assert.NotErrorIs(t, err, session.ErrInvalidToken, "a broken store is a server-side failure")
+
+	now := time.Now()
+	live := &session.Session{Subject: "alice", LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+	m, err = session.NewManager(session.ManagerConfig{Store: nilStore{got: live}})
+	require.NoError(t, err)
+	newToken, s, err := m.Rotate(ctx, token)
+	assert.Empty(t, newToken)
+	assert.Nil(t, s)
+	assert.Error(t, err)
+	assert.NotErrorIs(t, err, session.ErrInvalidToken)
+}
+
+func TestManagerZeroValue(t *testing.T) {
+	// A format-valid token for the empty prefix passes CheckTokenFormat, so
+	// without the guard it would reach the nil store.
+	ctx := context.Background()
+	full, err := session.NewToken("x")
+	require.NoError(t, err)
+	token := full[1:]
+	require.NoError(t, session.CheckTokenFormat(token, ""))
+
+	for name, m := range map[string]*session.Manager{"zero": {}, "nil": nil} {
+		assert.NotPanics(t, func() {
+			_, err := m.ValidateToken(ctx, token)
+			assert.Error(t, err, name)
+			assert.NotErrorIs(t, err, session.ErrInvalidToken, name)
+			_, _, err = m.Issue(ctx, "alice", nil)
+			assert.Error(t, err, name)
+			_, _, err = m.Rotate(ctx, token)
+			assert.Error(t, err, name)
+			assert.Error(t, m.Revoke(ctx, token), name)
+			_, err = m.RevokeSubject(ctx, "alice")
+			assert.Error(t, err, name)
+		}, name)
+	}
+}

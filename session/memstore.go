@@ -25,7 +25,8 @@ type MemoryStoreConfig struct {
 	// past their deadline. Default DefaultSweepInterval (one minute).
 	SweepInterval time.Duration
 	// MaxSessions bounds the records held, tombstones included, so a flood
-	// of logins cannot exhaust memory; Create returns ErrStoreFull beyond it.
+	// of logins or rotations cannot exhaust memory. Create and Rotate return
+	// ErrStoreFull beyond it.
 	// Default DefaultMaxSessions (1,048,576).
 	MaxSessions int
 }
@@ -88,6 +89,10 @@ func NewMemoryStore(cfg MemoryStoreConfig) *MemoryStore {
 // keeps working afterwards, without background sweeping. Close is safe to
 // call more than once.
 func (m *MemoryStore) Close() error {
+	if m.stop == nil {
+		// A zero MemoryStore never started a sweeper.
+		return nil
+	}
 	m.closeOnce.Do(func() { close(m.stop) })
 	<-m.done
 	return nil
@@ -148,6 +153,9 @@ func (m *MemoryStore) Create(_ context.Context, digest [32]byte, s *Session) err
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.records == nil {
+		return errors.New("session: MemoryStore is not initialized; create it with NewMemoryStore")
+	}
 	if _, ok := m.records[digest]; ok {
 		return ErrExists
 	}
@@ -195,6 +203,10 @@ func (m *MemoryStore) Rotate(_ context.Context, oldDigest, newDigest [32]byte, a
 	}
 	if _, ok := m.records[newDigest]; ok {
 		return nil, ErrExists
+	}
+	// The old digest stays as a tombstone, so a rotation adds a record.
+	if len(m.records) >= m.maxSessions {
+		return nil, ErrStoreFull
 	}
 	moved := &memoryRecord{session: rec.session, lastSeen: rec.lastSeen, deadline: rec.deadline}
 	moved.touch(at)

@@ -109,3 +109,31 @@ func TestMemoryStoreMaxSessions(t *testing.T) {
 	assert.ErrorIs(t, err, session.ErrStoreFull)
 	assert.NotErrorIs(t, err, session.ErrInvalidToken, "a full store is a server-side failure")
 }
+
+func TestMemoryStoreRotateRespectsMaxSessions(t *testing.T) {
+	// Each rotation leaves a tombstone behind, so without the bound a client
+	// that rotates in a loop could grow the store past MaxSessions.
+	ctx := context.Background()
+	st := session.NewMemoryStore(session.MemoryStoreConfig{MaxSessions: 2})
+	defer st.Close()
+	now := time.Now()
+	s := &session.Session{ID: "a", Subject: "alice", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, st.Create(ctx, [32]byte{1}, s))
+	_, err := st.Rotate(ctx, [32]byte{1}, [32]byte{2}, now)
+	require.NoError(t, err)
+
+	_, err = st.Rotate(ctx, [32]byte{2}, [32]byte{3}, now)
+	assert.ErrorIs(t, err, session.ErrStoreFull)
+	assert.Equal(t, 2, st.Len())
+	got, err := st.Get(ctx, [32]byte{2})
+	require.NoError(t, err, "a rejected rotation must leave the session where it was")
+	assert.Equal(t, "alice", got.Subject)
+}
+
+func TestMemoryStoreZeroValue(t *testing.T) {
+	var st session.MemoryStore
+	assert.NotPanics(t, func() { assert.NoError(t, st.Close()) })
+	err := st.Create(context.Background(), [32]byte{1}, &session.Session{Subject: "alice"})
+	assert.Error(t, err)
+	assert.NotErrorIs(t, err, session.ErrStoreFull, "the error must name the missing constructor")
+}
