@@ -41,8 +41,9 @@ type RemoteConfig struct {
 	// which lets anyone on the network path replace the issuer's keys.
 	InsecureAllowHTTP bool
 	// HTTPClient sends the requests. Default: a client that follows at
-	// most 3 redirects, and only to URLs that pass the same scheme check as
-	// URL. A caller's client keeps its own redirect policy.
+	// most 3 redirects, only to URLs that pass the same scheme check as
+	// URL, and never from https to http. A caller's client keeps its own
+	// redirect policy.
 	HTTPClient *http.Client
 	// Timeout bounds each fetch, from sending the request to reading the
 	// last byte of the body. Default DefaultTimeout (5 s).
@@ -90,9 +91,12 @@ type RemoteConfig struct {
 // keys for up to MaxStale. Create one Remote per URL and share it: every
 // Remote keeps its own cache. Call Close when done.
 type Remote struct {
-	url         string
-	shownURL    string // redacted, for errors and logs
-	client      *http.Client
+	url      string
+	shownURL string // redacted, for errors and logs
+	client   *http.Client
+	// closeIdle is set when client's transport was made by NewRemote,
+	// so Close may close its idle connections.
+	closeIdle   bool
 	timeout     time.Duration
 	maxBody     int64
 	minRefresh  time.Duration
@@ -196,12 +200,13 @@ func NewRemote(cfg RemoteConfig) (*Remote, error) {
 		return nil, fmt.Errorf("jwks: MinRefresh %v exceeds MaxRefresh %v", r.minRefresh, r.maxRefresh)
 	}
 	if r.client == nil {
-		r.client = &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= maxRedirects {
-				return fmt.Errorf("stopped after %d redirects", maxRedirects)
-			}
-			return checkURL(req.URL.String(), cfg.InsecureAllowHTTP)
-		}}
+		r.client = &http.Client{CheckRedirect: checkRedirect(cfg.InsecureAllowHTTP)}
+		// A transport of its own lets Close drop the idle connections
+		// without touching those of other users of http.DefaultTransport.
+		if t, ok := http.DefaultTransport.(*http.Transport); ok {
+			r.client.Transport = t.Clone()
+			r.closeIdle = true
+		}
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -226,6 +231,29 @@ func defaultJitter(interval time.Duration) time.Duration {
 		return 0
 	}
 	return rand.N(interval / 10)
+}
+
+// checkRedirect returns the default client's redirect policy: at most
+// maxRedirects redirects, each to a URL that passes checkURL. A redirect
+// from https to http is rejected, because it could send verifiers to a
+// plain-text service on their own loopback interface.
+func checkRedirect(allowHTTP bool) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if len(via) > maxRedirects {
+			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+		}
+		if req.URL.Scheme != "https" {
+			for _, prev := range via {
+				if prev.URL.Scheme == "https" {
+					return fmt.Errorf("redirect from https to %s rejected", redactURL(req.URL))
+				}
+			}
+		}
+		if err := checkURL(req.URL.String(), allowHTTP); err != nil {
+			return fmt.Errorf("redirect to %s rejected: the URL must use https", redactURL(req.URL))
+		}
+		return nil
+	}
 }
 
 func checkURL(raw string, allowHTTP bool) error {
@@ -278,7 +306,13 @@ func (r *Remote) Keys(ctx context.Context, kid string) ([]Key, error) {
 		r.startRefresh(ctx, st)
 	}
 
-	if ks, ok := st.index.lookup(kid); ok {
+	// Keys without a kid match any kid, but only after the unknown-kid
+	// path has had its chance to refresh: otherwise one kid-less key in the
+	// set would keep a rotated key from being fetched until the schedule.
+	if kid == "" {
+		return st.index.all, nil
+	}
+	if ks, ok := st.index.byID[kid]; ok {
 		return ks, nil
 	}
 	return r.unknownKID(ctx, kid, st, now)
@@ -316,7 +350,7 @@ func (r *Remote) unknownKID(ctx context.Context, kid string, st *remoteState, no
 	if until, ok := r.negative[digest]; ok {
 		if now.Before(until) {
 			r.mu.Unlock()
-			return nil, notFound(kid)
+			return anonymousOr(st.index, kid)
 		}
 		delete(r.negative, digest)
 	}
@@ -333,13 +367,23 @@ func (r *Remote) unknownKID(ctx context.Context, kid string, st *remoteState, no
 	if err != nil {
 		return nil, err
 	}
-	if fresh.index != nil {
-		if ks, ok := fresh.index.lookup(kid); ok {
-			return ks, nil
-		}
+	if fresh.index == nil {
+		return nil, notFound(kid)
+	}
+	if ks, ok := fresh.index.byID[kid]; ok {
+		return ks, nil
 	}
 	if fresh != st && fresh.err == nil {
 		r.rememberUnknown(digest, now)
+	}
+	return anonymousOr(fresh.index, kid)
+}
+
+// anonymousOr returns x's keys without a kid, or an error wrapping
+// ErrKeyNotFound for kid when it has none.
+func anonymousOr(x *keyIndex, kid string) ([]Key, error) {
+	if len(x.anonymous) > 0 {
+		return x.anonymous, nil
 	}
 	return nil, notFound(kid)
 }
@@ -561,7 +605,8 @@ func (r *Remote) Stats() RemoteStats {
 	return s
 }
 
-// Close cancels fetches in flight and waits for them to end. Keys keeps
+// Close cancels fetches in flight, waits for them to end and, unless
+// RemoteConfig.HTTPClient was set, closes idle connections. Keys keeps
 // returning the keys held until they are stale, but fetches no more.
 func (r *Remote) Close() error {
 	// Cancelling under mu orders it against startLocked's wg.Add.
@@ -569,5 +614,8 @@ func (r *Remote) Close() error {
 	r.cancel()
 	r.mu.Unlock()
 	r.wg.Wait()
+	if r.closeIdle {
+		r.client.CloseIdleConnections()
+	}
 	return nil
 }

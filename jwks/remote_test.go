@@ -7,10 +7,14 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -496,4 +500,123 @@ func BenchmarkRemoteKeysHit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestRemoteKeyWithoutKIDAllowsRefresh(t *testing.T) {
+	anonymous := newECKey(t, elliptic.P256())
+	rotated := newECKey(t, elliptic.P256())
+	var mu sync.Mutex
+	body := setJSON(keyJSON(t, &anonymous.PublicKey, nil))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	r, err := NewRemote(RemoteConfig{URL: srv.URL})
+	require.NoError(t, err)
+	defer r.Close()
+	require.NoError(t, r.Refresh(context.Background()))
+
+	mu.Lock()
+	body = setJSON(keyJSON(t, &anonymous.PublicKey, nil), keyJSON(t, &rotated.PublicKey, map[string]any{"kid": "new"}))
+	mu.Unlock()
+
+	// A key without kid matches any kid, but must not stop the refresh
+	// that picks up a rotated key on its first use.
+	ks, err := r.Keys(context.Background(), "new")
+	require.NoError(t, err)
+	require.Len(t, ks, 1)
+	assert.Equal(t, "new", ks[0].ID)
+	assert.Equal(t, int64(2), r.Stats().Fetches)
+
+	ks, err = r.Keys(context.Background(), "other")
+	require.NoError(t, err)
+	require.Len(t, ks, 1)
+	assert.Empty(t, ks[0].ID, "an unknown kid still falls back to the key without kid")
+	assert.Equal(t, int64(2), r.Stats().Fetches, "within the cooldown")
+}
+
+func TestRemoteDefaultClientRedirects(t *testing.T) {
+	ring, err := NewKeyRing(KeyRingConfig{})
+	require.NoError(t, err)
+	target := httptest.NewServer(ring.Handler())
+	defer target.Close()
+	var targetRequests atomic.Int64
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		targetRequests.Add(1)
+		ring.Handler().ServeHTTP(w, r)
+	}))
+	defer plain.Close()
+
+	// hops redirects /n to /n-1 and /0 to the URL in the "to" parameter.
+	hops := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		_, _ = fmt.Sscanf(r.URL.Path, "/%d", &n)
+		if n == 0 {
+			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+			return
+		}
+		http.Redirect(w, r, fmt.Sprintf("/%d?%s", n-1, r.URL.RawQuery), http.StatusFound)
+	})
+	loop := httptest.NewServer(hops)
+	defer loop.Close()
+	tlsLoop := httptest.NewTLSServer(hops)
+	defer tlsLoop.Close()
+
+	tests := []struct {
+		name string
+		base string
+		path string // "/n?to=u": n+1 redirects, the last one to u
+		want string // error substring, "" for success
+	}{
+		{"three redirects", loop.URL, "/2?to=" + url.QueryEscape(target.URL), ""},
+		{"four redirects", loop.URL, "/3?to=" + url.QueryEscape(target.URL), "stopped after 3 redirects"},
+		// Refused before any connection is made: 192.0.2.1 is never dialled.
+		{"to plain http elsewhere", loop.URL, "/0?to=" + url.QueryEscape("http://192.0.2.1/jwks"), "redirect to http://192.0.2.1/jwks rejected"},
+		{"https to loopback http", tlsLoop.URL, "/0?to=" + url.QueryEscape(plain.URL), "redirect from https to http://127.0.0.1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewRemote(RemoteConfig{URL: tc.base + tc.path})
+			require.NoError(t, err)
+			defer r.Close()
+			// Trust the test certificate while keeping the default
+			// redirect policy under test.
+			r.client.Transport = tlsLoop.Client().Transport
+
+			_, err = r.Keys(context.Background(), "")
+			if tc.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, ErrUnavailable)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	assert.Zero(t, targetRequests.Load(), "an https issuer redirected a verifier to plain http")
+}
+
+func TestRemoteCloseDropsIdleConnections(t *testing.T) {
+	ring, err := NewKeyRing(KeyRingConfig{})
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(ring.Handler())
+	var closed atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	r, err := NewRemote(RemoteConfig{URL: srv.URL})
+	require.NoError(t, err)
+	_, err = r.Keys(context.Background(), "")
+	require.NoError(t, err)
+	require.Zero(t, closed.Load(), "connection kept alive after the fetch")
+
+	require.NoError(t, r.Close())
+	assert.Eventually(t, func() bool { return closed.Load() == 1 }, 5*time.Second, time.Millisecond,
+		"Close left the keep-alive connection and its goroutines open")
 }
