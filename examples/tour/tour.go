@@ -1,0 +1,536 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tokenpattern/tokenpattern/jwtutil"
+)
+
+// maxBody bounds the response bodies the tour's client reads.
+const maxBody = 64 << 10
+
+// Column widths of the hop lines, in runes.
+const (
+	colFrom    = 20
+	colRequest = 20
+	colToken   = 17
+)
+
+// paymentBody is the payment the client asks for in chapter 4.
+const paymentBody = `{"amount":500,"currency":"EUR","payee":"DE89370400440532013000"}`
+
+// options configures one run of the tour.
+type options struct {
+	// verbose prints full tokens and the headers of every hop.
+	verbose bool
+	// requests is how many requests each pattern serves with one token
+	// before it is revoked; the summary reports auth-server calls for them.
+	requests int
+}
+
+// PatternResult is what the tour measured for one pattern.
+type PatternResult struct {
+	Name string
+	// Requests were made with one token before revocation; OK got 200.
+	Requests, OK int
+	// AuthCalls counts the validation and exchange calls that services and
+	// the gateway made to the auth server for those requests.
+	AuthCalls int64
+	// ClientTokenBytes and ServiceTokenBytes are the sizes of the tokens
+	// the client holds and the services receive.
+	ClientTokenBytes, ServiceTokenBytes int
+	// RevokeStatus is the auth server's answer to the revocation, and
+	// AfterRevokeStatus the status of the next request with the token.
+	RevokeStatus, AfterRevokeStatus int
+	// RevocationDelay and Leak are the summary table's last two columns.
+	RevocationDelay, Leak string
+}
+
+// Result holds every outcome of a tour run. Failures lists the outcomes
+// that differed from the expected ones; the program exits non-zero when it
+// is not empty.
+type Result struct {
+	Session, JWT, Phantom, Txn PatternResult
+
+	// JWTPayload holds claims read from the JWT without any key.
+	JWTPayload map[string]any
+	// ProfileStatuses are the statuses of the requests chapter 3 prints.
+	ProfileStatuses []int
+	// GatewayIntrospections and GatewayCacheHits are the identity
+	// gateway's counters for chapter 3's requests.
+	GatewayIntrospections, GatewayCacheHits uint64
+	// IdentityJWTBytes is the JWT the gateway forwards in chapter 3, and
+	// TxnTokenBytes the transaction token it forwards in chapter 4.
+	IdentityJWTBytes, TxnTokenBytes int
+	// Statuses of chapter 4: the payment through the gateway, then the
+	// captured transaction token sent to the profile service's
+	// profile_update route and its identity route, with a body amount of
+	// 999, and a second time.
+	Payment, ReplayOtherOperation, ReplayIdentityRoute, TamperedAmount, SecondUse int
+
+	Failures []string
+}
+
+// tour walks a client through the four patterns against a running topology.
+type tour struct {
+	ctx  context.Context
+	w    io.Writer
+	top  *topology
+	opts options
+	res  Result
+	// clients send the tour's own requests, as the client application and
+	// as an attacker inside the network.
+	client, attacker *http.Client
+}
+
+// runTour runs the four chapters and the summary against top, writing to w.
+func runTour(ctx context.Context, w io.Writer, top *topology, opts options) Result {
+	if opts.requests < 4 {
+		opts.requests = 4
+	}
+	t := &tour{
+		ctx: ctx, w: w, top: top, opts: opts,
+		client:   top.trace.client("client"),
+		attacker: top.trace.client("attacker"),
+	}
+	t.intro()
+	t.chapterSession()
+	t.chapterJWT()
+	t.chapterPhantom()
+	t.chapterTxn()
+	t.summary()
+	if len(t.res.Failures) == 0 {
+		t.printf("\nall expected outcomes happened\n")
+	} else {
+		t.printf("\n%d unexpected outcomes:\n", len(t.res.Failures))
+		for _, f := range t.res.Failures {
+			t.printf("  %s\n", f)
+		}
+	}
+	return t.res
+}
+
+func (t *tour) printf(format string, args ...any) {
+	fmt.Fprintf(t.w, format, args...)
+}
+
+// fail records an unexpected outcome.
+func (t *tour) fail(format string, args ...any) {
+	t.res.Failures = append(t.res.Failures, fmt.Sprintf(format, args...))
+}
+
+// expect records a failure unless got equals want, and reports whether it
+// did.
+func (t *tour) expect(what string, got, want int) bool {
+	if got != want {
+		t.fail("%s: got %d, expected %d", what, got, want)
+		return false
+	}
+	return true
+}
+
+func (t *tour) intro() {
+	top := t.top
+	t.printf("tokenpattern tour: four token patterns, real HTTP on loopback\n")
+	t.printf("  %-8s %s  login, JWKS, introspection, revocation\n", "auth", top.AuthURL)
+	t.printf("  %-8s %s  httputil.ReverseProxy + phantom.Gateway\n", "gateway", top.GatewayURL)
+	t.printf("  %-8s %s  session, JWT and transaction-token routes\n", "profile", top.ProfileURL)
+	t.printf("  %-8s %s  txntoken.Require(\"payment_initiate\")\n", "payment", top.PaymentURL)
+	t.printf("  gateway, profile and payment fetched the JWKS at startup (%d auth-server calls)\n", top.counts.jwks.Load())
+	t.printf("  \"auth calls\" counts what services and the gateway ask the auth server per request\n")
+}
+
+func (t *tour) chapter(title, what string) {
+	t.printf("\n== %s: %s\n", title, what)
+	t.printf("   %s %s %s %s  %s\n", pad("caller -> callee", colFrom), pad("request", colRequest), pad("token seen", colToken), "code", "notes")
+}
+
+// request is one HTTP request the tour sends.
+type request struct {
+	as     *http.Client
+	method string
+	url    string
+	// bearer goes in Authorization, txnToken in Txn-Token.
+	bearer, txnToken string
+	// form is sent as a form, json as a JSON body.
+	form url.Values
+	json string
+	// basic authenticates the tour's client application.
+	basic bool
+}
+
+// send sends r and returns the status and body.
+func (t *tour) send(r request) (int, []byte, error) {
+	var body io.Reader
+	switch {
+	case r.form != nil:
+		body = strings.NewReader(r.form.Encode())
+	case r.json != "":
+		body = strings.NewReader(r.json)
+	}
+	req, err := http.NewRequestWithContext(t.ctx, r.method, r.url, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case r.form != nil:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case r.json != "":
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+r.bearer)
+	}
+	if r.txnToken != "" {
+		req.Header.Set("Txn-Token", r.txnToken)
+	}
+	if r.basic {
+		req.SetBasicAuth(appClientID, t.top.AppSecret)
+	}
+	resp, err := r.as.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	return resp.StatusCode, data, err
+}
+
+// step sends r, prints every hop it caused, and checks the status against
+// want. note, called with the response body, adds to the first line.
+// It returns the status, the body and the hops.
+func (t *tour) step(what string, r request, want int, note func(body []byte) string) (int, []byte, []hop) {
+	t.top.trace.start()
+	status, body, err := t.send(r)
+	hops := t.top.trace.stop()
+	if err != nil {
+		t.fail("%s: %v", what, err)
+	}
+	ok := t.expect(what, status, want)
+	for i, h := range hops {
+		var notes []string
+		if i == 0 && !ok {
+			notes = append(notes, fmt.Sprintf("UNEXPECTED, wanted %d", want))
+		}
+		if h.Note != "" {
+			notes = append(notes, h.Note)
+		}
+		if i == 0 && note != nil {
+			notes = append(notes, note(body))
+		}
+		t.printHop(h, i > 0, strings.Join(notes, "; "))
+	}
+	return status, body, hops
+}
+
+func (t *tour) printHop(h hop, nested bool, note string) {
+	from := h.From
+	if nested {
+		from = "  " + from
+	}
+	t.printf("   %s %s %s %3d  %s\n",
+		pad(from+" -> "+h.To, colFrom), pad(h.Method+" "+h.Path, colRequest), pad(abbreviate(h.Token), colToken),
+		h.Status, note)
+	if !t.opts.verbose {
+		return
+	}
+	if h.Token != "" {
+		t.printf("        token (%d bytes): %s\n", len(h.Token), h.Token)
+	}
+	for _, line := range sortedHeader(h.Header) {
+		t.printf("        %s\n", line)
+	}
+	if len(h.Form) > 0 {
+		t.printf("        form: %s\n", h.Form.Encode())
+	}
+}
+
+// repeat sends r n times without printing and returns how many got 200.
+func (t *tour) repeat(what string, n int, r func() request) int {
+	ok := 0
+	for range n {
+		status, _, err := t.send(r())
+		if err != nil {
+			t.fail("%s: %v", what, err)
+			return ok
+		}
+		if status == http.StatusOK {
+			ok++
+		}
+	}
+	return ok
+}
+
+// login logs in as alice at path and returns the issued token.
+func (t *tour) login(path, kind string) string {
+	var token string
+	t.step("login at "+path, request{
+		as: t.client, method: http.MethodPost, url: t.top.AuthURL + path,
+		form: url.Values{"username": {"alice"}},
+	}, http.StatusOK, func(body []byte) string {
+		var out struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil || out.AccessToken == "" {
+			t.fail("login at %s: no access_token in the answer", path)
+		}
+		token = out.AccessToken
+		return fmt.Sprintf("alice logs in, gets %s of %d bytes", kind, len(token))
+	})
+	return token
+}
+
+// revoke revokes token at the auth server as the client application and
+// returns the status.
+func (t *tour) revoke(token, note string) int {
+	status, _, _ := t.step("revocation", request{
+		as: t.client, method: http.MethodPost, url: t.top.AuthURL + "/revoke",
+		form: url.Values{"token": {token}}, basic: true,
+	}, http.StatusOK, func([]byte) string { return note })
+	return status
+}
+
+// checks returns a note function that reports the auth calls made since
+// now.
+func (t *tour) checks() func([]byte) string {
+	base := t.top.counts.checks()
+	return func([]byte) string { return fmt.Sprintf("auth calls %d", t.top.counts.checks()-base) }
+}
+
+// chapterSession: every request costs one call to the auth server, and
+// revocation takes effect at once.
+func (t *tour) chapterSession() {
+	res := &t.res.Session
+	res.Name = "session ID"
+	t.chapter("1. Session ID", "opaque token, checked at the auth server on every call")
+	token := t.login("/login", "opaque token")
+	res.ClientTokenBytes, res.ServiceTokenBytes = len(token), len(token)
+
+	call := func() request {
+		return request{as: t.client, method: http.MethodGet, url: t.top.ProfileURL + "/session/profile", bearer: token}
+	}
+	base := t.top.counts.checks()
+	note := t.checks()
+	shown := 3
+	for range shown {
+		if status, _, _ := t.step("session ID: profile call", call(), http.StatusOK, note); status == http.StatusOK {
+			res.OK++
+		}
+	}
+	res.OK += t.repeat("session ID: profile calls", t.opts.requests-shown, call)
+	res.Requests = t.opts.requests
+	res.AuthCalls = t.top.counts.checks() - base
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shown, res.Requests, note(nil))
+	t.expect("session ID: profile calls answered 200", res.OK, res.Requests)
+	t.expect("session ID: auth calls for the profile calls", int(res.AuthCalls), res.Requests)
+
+	res.RevokeStatus = t.revoke(token, "alice logs out")
+	res.AfterRevokeStatus, _, _ = t.step("session ID: profile call after revocation", call(), http.StatusUnauthorized, note)
+	res.RevocationDelay = "next request"
+	if res.AfterRevokeStatus != http.StatusUnauthorized {
+		res.RevocationDelay = "not observed"
+	}
+	res.Leak = "every call until revoked"
+}
+
+// chapterJWT: the profile service verifies the JWT locally, so the auth
+// server is never asked, and nothing can be revoked before "exp".
+func (t *tour) chapterJWT() {
+	res := &t.res.JWT
+	res.Name = "JWT"
+	t.chapter("2. JWT", "signed token, verified locally with the JWKS")
+	token := t.login("/login/jwt", "signed JWT")
+	res.ClientTokenBytes, res.ServiceTokenBytes = len(token), len(token)
+
+	_, payload, err := jwtutil.InspectUnverified(token)
+	if err != nil {
+		t.fail("JWT: decoding the payload without a key: %v", err)
+	}
+	t.res.JWTPayload = payload
+	var expiresIn time.Duration
+	if exp, ok := payload["exp"].(json.Number); ok {
+		if sec, err := exp.Int64(); err == nil {
+			expiresIn = time.Until(time.Unix(sec, 0)).Round(time.Minute)
+		}
+	}
+	t.printf("   anyone holding it reads the payload, no key needed: sub=%v name=%v scope=%q\n",
+		payload["sub"], payload["name"], payload["scope"])
+	if payload["sub"] != "alice" {
+		t.fail("JWT: payload read without a key has sub %v, expected alice", payload["sub"])
+	}
+
+	call := func() request {
+		return request{as: t.client, method: http.MethodGet, url: t.top.ProfileURL + "/profile", bearer: token}
+	}
+	base := t.top.counts.checks()
+	note := t.checks()
+	shown := 3
+	for range shown {
+		if status, _, _ := t.step("JWT: profile call", call(), http.StatusOK, note); status == http.StatusOK {
+			res.OK++
+		}
+	}
+	res.OK += t.repeat("JWT: profile calls", t.opts.requests-shown, call)
+	res.Requests = t.opts.requests
+	res.AuthCalls = t.top.counts.checks() - base
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shown, res.Requests, note(nil))
+	t.expect("JWT: profile calls answered 200", res.OK, res.Requests)
+	t.expect("JWT: auth calls for the profile calls", int(res.AuthCalls), 0)
+
+	res.RevokeStatus = t.revoke(token, "nothing to revoke: the auth server keeps no state for a JWT")
+	res.AfterRevokeStatus, _, _ = t.step("JWT: profile call after revocation", call(), http.StatusOK,
+		func([]byte) string { return "still accepted until exp" })
+	res.RevocationDelay = fmt.Sprintf("until exp (%v)", expiresIn)
+	res.Leak = "every call until exp"
+}
+
+// chapterPhantom: the gateway exchanges the opaque token once, caches the
+// JWT, and drops it the moment the auth server publishes a revocation.
+func (t *tour) chapterPhantom() {
+	res := &t.res.Phantom
+	res.Name = "phantom token"
+	t.chapter("3. Phantom token", "opaque outside, JWT inside, exchanged once by the gateway")
+	token := t.login("/login", "opaque token")
+	res.ClientTokenBytes = len(token)
+
+	call := func() request {
+		return request{as: t.client, method: http.MethodGet, url: t.top.GatewayURL + "/profile", bearer: token}
+	}
+	gw := t.top.identityGateway
+	before := gw.Stats()
+	base := t.top.counts.checks()
+	note := func([]byte) string {
+		s := gw.Stats()
+		return fmt.Sprintf("auth calls %d, cache hits %d", t.top.counts.checks()-base, s.CacheHits-before.CacheHits)
+	}
+	shown := 3
+	for range shown {
+		status, _, hops := t.step("phantom: profile call through the gateway", call(), http.StatusOK, note)
+		t.res.ProfileStatuses = append(t.res.ProfileStatuses, status)
+		if status == http.StatusOK {
+			res.OK++
+		}
+		for _, h := range hops {
+			if h.From == "gateway" && h.To == "profile" {
+				res.ServiceTokenBytes = len(h.Token)
+			}
+		}
+	}
+	res.OK += t.repeat("phantom: profile calls", t.opts.requests-shown, call)
+	res.Requests = t.opts.requests
+	res.AuthCalls = t.top.counts.checks() - base
+	after := gw.Stats()
+	t.res.GatewayIntrospections = after.Introspections - before.Introspections
+	t.res.GatewayCacheHits = after.CacheHits - before.CacheHits
+	t.res.IdentityJWTBytes = res.ServiceTokenBytes
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shown, res.Requests, note(nil))
+	t.expect("phantom: profile calls answered 200", res.OK, res.Requests)
+	t.expect("phantom: auth calls for the profile calls", int(res.AuthCalls), 1)
+	t.expect("phantom: gateway introspections", int(t.res.GatewayIntrospections), 1)
+	t.expect("phantom: gateway cache hits", int(t.res.GatewayCacheHits), res.Requests-1)
+	if res.ServiceTokenBytes <= res.ClientTokenBytes {
+		t.fail("phantom: the profile service saw %d token bytes, expected a JWT longer than the %d-byte opaque token",
+			res.ServiceTokenBytes, res.ClientTokenBytes)
+	}
+
+	res.RevokeStatus = t.revoke(token, "revocation event evicts the gateway's cache entry")
+	res.AfterRevokeStatus, _, _ = t.step("phantom: profile call after revocation", call(), http.StatusUnauthorized, note)
+	res.RevocationDelay = "next request"
+	if res.AfterRevokeStatus != http.StatusUnauthorized {
+		res.RevocationDelay = "not observed"
+	}
+	res.Leak = "gateway calls until revoked"
+}
+
+// chapterTxn: each payment gets its own short-lived token bound to the
+// payment's content, usable once and only for payment_initiate.
+func (t *tour) chapterTxn() {
+	res := &t.res.Txn
+	res.Name = "transaction token"
+	t.chapter("4. Transaction token", "one token per operation, bound to the request")
+	token := t.login("/login", "opaque token")
+	res.ClientTokenBytes = len(token)
+
+	pay := func() request {
+		return request{as: t.client, method: http.MethodPost, url: t.top.GatewayURL + "/payments", bearer: token, json: paymentBody}
+	}
+	base := t.top.counts.checks()
+	note := t.checks()
+	status, _, hops := t.step("transaction token: payment through the gateway", pay(), http.StatusOK, note)
+	t.res.Payment = status
+	if status == http.StatusOK {
+		res.OK++
+	}
+	var captured string
+	for _, h := range hops {
+		if h.From == "gateway" && h.To == "payment" {
+			captured = h.Token
+		}
+	}
+	if captured == "" {
+		t.fail("transaction token: no token seen on the way from the gateway to the payment service")
+	}
+	res.ServiceTokenBytes = len(captured)
+	t.res.TxnTokenBytes = len(captured)
+	growth := 0
+	if t.res.IdentityJWTBytes > 0 {
+		growth = 100 * (len(captured) - t.res.IdentityJWTBytes) / t.res.IdentityJWTBytes
+	}
+	t.printf("   token sizes: opaque %d B at the client, identity JWT %d B, transaction token %d B (%+d%%)\n",
+		len(token), t.res.IdentityJWTBytes, len(captured), growth)
+	if len(captured) <= t.res.IdentityJWTBytes {
+		t.fail("transaction token: %d bytes, expected more than the %d-byte identity JWT", len(captured), t.res.IdentityJWTBytes)
+	}
+
+	t.printf("   an attacker inside the network captured that token and tries it:\n")
+	t.res.ReplayOtherOperation, _, _ = t.step("transaction token: replay at the profile_update route", request{
+		as: t.attacker, method: http.MethodPatch, url: t.top.ProfileURL + "/profile", txnToken: captured,
+	}, http.StatusForbidden, nil)
+	t.res.ReplayIdentityRoute, _, _ = t.step("transaction token: replay at the identity route", request{
+		as: t.attacker, method: http.MethodGet, url: t.top.ProfileURL + "/profile", bearer: captured,
+	}, http.StatusUnauthorized, nil)
+	tampered := strings.Replace(paymentBody, `"amount":500`, `"amount":999`, 1)
+	t.res.TamperedAmount, _, _ = t.step("transaction token: tampered amount", request{
+		as: t.attacker, method: http.MethodPost, url: t.top.PaymentURL + "/payments", txnToken: captured, json: tampered,
+	}, http.StatusUnauthorized, nil)
+	t.res.SecondUse, _, _ = t.step("transaction token: second use", request{
+		as: t.attacker, method: http.MethodPost, url: t.top.PaymentURL + "/payments", txnToken: captured, json: paymentBody,
+	}, http.StatusUnauthorized, nil)
+
+	before := t.top.counts.checks()
+	res.OK += t.repeat("transaction token: payments", t.opts.requests-1, pay)
+	res.Requests = t.opts.requests
+	res.AuthCalls = t.top.counts.checks() - base
+	t.printf("   ... %d more payments through the gateway: %d requests, auth calls %d\n",
+		t.opts.requests-1, res.Requests, res.AuthCalls)
+	t.expect("transaction token: payments answered 200", res.OK, res.Requests)
+	t.expect("transaction token: auth calls for the payments", int(t.top.counts.checks()-before), res.Requests-1)
+	t.expect("transaction token: auth calls for all payments", int(res.AuthCalls), res.Requests)
+
+	res.RevokeStatus = t.revoke(token, "alice logs out")
+	res.AfterRevokeStatus, _, _ = t.step("transaction token: payment after revocation", pay(), http.StatusUnauthorized, nil)
+	res.RevocationDelay = "next exchange"
+	if res.AfterRevokeStatus != http.StatusUnauthorized {
+		res.RevocationDelay = "not observed"
+	}
+	res.Leak = "one payment, once, for 60s"
+}
+
+// summary prints one row per pattern.
+func (t *tour) summary() {
+	t.printf("\n== Summary (measured above, %d requests per pattern)\n", t.opts.requests)
+	t.printf("   %-18s %10s %8s %9s  %-17s %s\n", "pattern", "auth calls", "client", "services", "revocation delay", "a leaked service token allows")
+	for _, p := range []PatternResult{t.res.Session, t.res.JWT, t.res.Phantom, t.res.Txn} {
+		perHundred := float64(p.AuthCalls) * 100 / float64(max(p.Requests, 1))
+		t.printf("   %-18s %10.0f %6d B %7d B  %-17s %s\n",
+			p.Name, perHundred, p.ClientTokenBytes, p.ServiceTokenBytes, p.RevocationDelay, p.Leak)
+	}
+	t.printf("   auth calls per 100 requests; client and services: token bytes each side sees\n")
+}
