@@ -56,8 +56,11 @@ func (s Source) String() string {
 // them differently). A number claim matches any JSON number of equal
 // float64 value. Query, path and header values are text and are converted
 // with the rules of ParseParams. A claim absent from the token matches only
-// an absent request value, and a query parameter or header that appears
-// more than once is rejected as malformed.
+// an absent request value. A query parameter or header that appears more
+// than once is rejected as malformed, and so is a body member whose name
+// differs from a bound member only in case ("Amount" beside or instead of
+// "amount"), because encoding/json decodes such members into the same
+// struct field.
 type Bind struct {
 	Claim  string
 	Source Source
@@ -165,7 +168,22 @@ func (rv *requestValues) lookup(b Bind) (any, bool, error) {
 			if !ok {
 				return nil, false, nil
 			}
-			if cur, ok = obj[part]; !ok {
+			// encoding/json matches member names to struct fields without
+			// regard to case and keeps the last match, so a handler
+			// decoding {"amount":500,"AMOUNT":999} into a struct sees 999.
+			// A member that differs from the bound name only in case is
+			// therefore rejected rather than ignored.
+			found := false
+			for k, v := range obj {
+				if !strings.EqualFold(k, part) {
+					continue
+				}
+				if k != part || found {
+					return nil, false, malformed("request body has a member that differs from %q only in case", part)
+				}
+				cur, found = v, true
+			}
+			if !found {
 				return nil, false, nil
 			}
 		}

@@ -2,6 +2,7 @@ package txntoken_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -289,4 +290,60 @@ func TestGatewayParams(t *testing.T) {
 	req = httptest.NewRequest(http.MethodPost, "/pay", strings.NewReader(`{"amount":{"v":1}}`))
 	_, err = params(req)
 	assert.Error(t, err, "non-scalar body value")
+}
+
+// TestBodyBindingRejectsCaseVariants checks that a handler decoding the body
+// with encoding/json, which matches member names without regard to case and
+// keeps the last match, never sees a value other than the token's.
+func TestBodyBindingRejectsCaseVariants(t *testing.T) {
+	e := newEnv(t, "ES256", txntoken.LayoutFlat)
+	var seen struct {
+		Amount   int64  `json:"amount"`
+		Currency string `json:"currency"`
+		Express  bool   `json:"express"`
+	}
+	h := e.verifier.Require("payment_initiate",
+		txntoken.BodyField("amount", "payment.amount"), txntoken.BodyField("currency", "payment.currency"),
+		txntoken.BodyField("express", "payment.express"),
+	)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Payment struct {
+				Amount   int64  `json:"amount"`
+				Currency string `json:"currency"`
+				Express  bool   `json:"express"`
+			} `json:"payment"`
+		}
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		seen.Amount, seen.Currency, seen.Express = body.Payment.Amount, body.Payment.Currency, body.Payment.Express
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	tests := []struct {
+		name   string
+		body   string
+		status int
+	}{
+		{"exact", `{"payment":{"amount":500}}`, 200},
+		{"upper-case duplicate", `{"payment":{"amount":500,"AMOUNT":999}}`, 400},
+		{"upper-case duplicate first", `{"payment":{"Amount":999,"amount":500}}`, 400},
+		{"case variant alone", `{"payment":{"Amount":500}}`, 400},
+		{"long s folds to s", `{"payment":{"amount":500,"expre\u017fs":true}}`, 400},
+		{"unrelated member", `{"payment":{"amount":500,"currency_note":"x"},"other":{"Amount":1}}`, 200},
+		{"optional claim by another case", `{"payment":{"amount":500,"Currency":"USD"}}`, 400},
+		{"outer member by another case", `{"payment":{"amount":500},"Payment":{"amount":999}}`, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen.Amount, seen.Currency, seen.Express = 0, "", false
+			token := mint(t, e, map[string]any{"amount": 500})
+			resp := call(t, txntoken.LayoutFlat, http.MethodPost, srv.URL, token, []byte(tt.body))
+			assert.Equal(t, tt.status, resp.StatusCode)
+			if resp.StatusCode == http.StatusOK {
+				assert.Equal(t, int64(500), seen.Amount)
+				assert.Empty(t, seen.Currency)
+				assert.False(t, seen.Express)
+			}
+		})
+	}
 }
