@@ -442,7 +442,7 @@ func TestRevocationOtherClientsToken(t *testing.T) {
 	resp, body := postForm(t, env.http.URL+revokePath, url.Values{"token": {token}}, plainID, plainSecret, nil)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	assert.Contains(t, string(body), "unauthorized_client")
-	_, _, err := env.manager.ValidateToken(context.Background(), token)
+	_, err := env.manager.ValidateToken(context.Background(), token)
 	assert.NoError(t, err, "token of another client was revoked")
 }
 
