@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -619,4 +620,23 @@ func TestRemoteCloseDropsIdleConnections(t *testing.T) {
 	require.NoError(t, r.Close())
 	assert.Eventually(t, func() bool { return closed.Load() == 1 }, 5*time.Second, time.Millisecond,
 		"Close left the keep-alive connection and its goroutines open")
+}
+
+func TestParseRemoteSetStrayPrivateMembers(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	pub := keyJSON(t, &rsaKey.PublicKey, map[string]any{"kid": "pub"})
+
+	// jwx treats a key as private only when "d" is present, so a public
+	// key carrying any other private member must be caught on the raw JSON.
+	for _, name := range []string{"p", "q", "dp", "dq", "qi", "oth", "k"} {
+		t.Run(name, func(t *testing.T) {
+			key := strings.Replace(string(pub), `{`, `{"`+name+`":"AQAB",`, 1)
+			keys, skipped, err := parseRemoteSet(setJSON(pub, json.RawMessage(key)))
+			require.NoError(t, err)
+			assert.Len(t, keys, 1)
+			require.Len(t, skipped, 1)
+			assert.Contains(t, skipped[0], `private member "`+name+`"`)
+		})
+	}
 }

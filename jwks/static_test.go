@@ -227,3 +227,25 @@ func BenchmarkES256VerifyBaseline(b *testing.B) {
 		}
 	}
 }
+
+func TestParseStaticRejectsBadRSAExponent(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	good := keyJSON(t, &rsaKey.PublicKey, nil)
+	require.Contains(t, string(good), `"e":"AQAB"`)
+
+	tests := []struct {
+		name, e, want string
+	}{
+		{"e=1", "AQ", "exponent 1"},
+		{"even e", "AQA", "exponent 256"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := strings.Replace(string(good), `"e":"AQAB"`, `"e":"`+tc.e+`"`, 1)
+			_, err := ParseStatic(setJSON(json.RawMessage(key)))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
