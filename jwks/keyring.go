@@ -30,7 +30,8 @@ type KeyRingConfig struct {
 	RSABits int
 	// RetireAfter is how long a key stays published after it stopped
 	// signing. It must be at least the longest lifetime of a token signed
-	// with the ring, or verifiers reject still-valid tokens after a rotation.
+	// with the ring plus the verifiers' clock leeway, or verifiers reject
+	// still-valid tokens after a rotation.
 	// Default 1 hour.
 	RetireAfter time.Duration
 	// RotateEvery rotates the signing key when it has been current this
