@@ -57,10 +57,9 @@ func (s Source) String() string {
 // float64 value. Query, path and header values are text and are converted
 // with the rules of ParseParams. A claim absent from the token matches only
 // an absent request value. A query parameter or header that appears more
-// than once is rejected as malformed, and so is a body member whose name
-// differs from a bound member only in case ("Amount" beside or instead of
-// "amount"), because encoding/json decodes such members into the same
-// struct field.
+// than once is rejected as malformed. So is a body member whose name differs
+// from a bound member only in case ("Amount" beside or instead of "amount"),
+// because encoding/json decodes such members into the same struct field.
 type Bind struct {
 	Claim  string
 	Source Source
@@ -169,10 +168,9 @@ func (rv *requestValues) lookup(b Bind) (any, bool, error) {
 				return nil, false, nil
 			}
 			// encoding/json matches member names to struct fields without
-			// regard to case and keeps the last match, so a handler
-			// decoding {"amount":500,"AMOUNT":999} into a struct sees 999.
-			// A member that differs from the bound name only in case is
-			// therefore rejected rather than ignored.
+			// regard to case and keeps the last match, so a handler would
+			// decode {"amount":500,"AMOUNT":999} as 999. Such members are
+			// rejected rather than ignored.
 			found := false
 			for k, v := range obj {
 				if !strings.EqualFold(k, part) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -179,6 +180,8 @@ type operationOut struct {
 	Claims         map[string]claimDoc `json:"claims"`
 }
 
+// decodeStrict decodes one JSON object into the struct pointed to by v,
+// rejecting unknown fields and data after the object.
 func decodeStrict(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -187,6 +190,36 @@ func decodeStrict(data []byte, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("unexpected data after the top-level value")
+	}
+	return checkFieldCase(data, v)
+}
+
+// checkFieldCase rejects object keys that match a field of the struct v
+// points to only when case is ignored. encoding/json accepts such keys and
+// keeps the last of "max_length" and "MAX_LENGTH", so a hand-edited schema
+// could silently get a value other than the one a reviewer read.
+func checkFieldCase(data []byte, v any) error {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(data, &obj) != nil {
+		return nil // unreachable: Decode accepted an object or null
+	}
+	t := reflect.TypeOf(v).Elem()
+	for key := range obj {
+		known := false
+		want := ""
+		for i := range t.NumField() {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if name == key {
+				known = true
+				break
+			}
+			if strings.EqualFold(name, key) {
+				want = name
+			}
+		}
+		if !known {
+			return fmt.Errorf("unknown field %q: field names are case-sensitive, use %q", key, want)
+		}
 	}
 	return nil
 }

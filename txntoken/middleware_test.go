@@ -294,7 +294,7 @@ func TestGatewayParams(t *testing.T) {
 
 // TestBodyBindingRejectsCaseVariants checks that a handler decoding the body
 // with encoding/json, which matches member names without regard to case and
-// keeps the last match, never sees a value other than the token's.
+// keeps the last match, never gets a value other than the token's.
 func TestBodyBindingRejectsCaseVariants(t *testing.T) {
 	e := newEnv(t, "ES256", txntoken.LayoutFlat)
 	var seen struct {

@@ -52,7 +52,8 @@ const (
 type Claim struct {
 	// Name is the claim name inside the token. It must match
 	// [A-Za-z_][A-Za-z0-9_]* and must not be a registered JWT or
-	// transaction-token claim name (see ReservedNames).
+	// transaction-token claim name (see ReservedNames) in any letter case,
+	// nor differ from another claim of the operation only in case.
 	Name string
 	// Type is the claim's JSON type. Required.
 	Type Type
@@ -251,6 +252,7 @@ func compileOperation(in Operation) (*Operation, error) {
 	}
 	op.Claims = make([]Claim, len(in.Claims))
 	op.claims = make(map[string]*Claim, len(in.Claims))
+	folded := make(map[string]string, len(in.Claims))
 	for i := range in.Claims {
 		c, err := compileClaim(in.Name, in.Claims[i])
 		if err != nil {
@@ -259,6 +261,11 @@ func compileOperation(in Operation) (*Operation, error) {
 		if _, dup := op.claims[c.Name]; dup {
 			return nil, &SchemaError{Operation: in.Name, Claim: c.Name, Reason: "defined twice"}
 		}
+		if other, dup := folded[strings.ToLower(c.Name)]; dup {
+			return nil, &SchemaError{Operation: in.Name, Claim: c.Name,
+				Reason: fmt.Sprintf("differs from claim %q only in case, which JSON decoders that ignore case cannot tell apart", other)}
+		}
+		folded[strings.ToLower(c.Name)] = c.Name
 		op.Claims[i] = c
 		op.claims[c.Name] = &op.Claims[i]
 	}
@@ -278,7 +285,9 @@ func compileClaim(opName string, in Claim) (Claim, error) {
 	if !validName(c.Name) {
 		return c, fail("name must match [A-Za-z_][A-Za-z0-9_]* and be at most %d bytes", MaxNameLength)
 	}
-	if reservedNames[c.Name] {
+	// Names are ASCII, so ToLower folds case the way encoding/json does: a
+	// claim "SUB" would decode into a consumer's "sub" struct field.
+	if reservedNames[strings.ToLower(c.Name)] {
 		return c, fail("name is reserved; reserved names are %s", strings.Join(ReservedNames(), ", "))
 	}
 	switch c.Type {
@@ -293,6 +302,11 @@ func compileClaim(opName string, in Claim) (Claim, error) {
 			return c, fail("max_length %d exceeds the maximum %d", c.MaxLength, MaxStringLength)
 		}
 		if c.Pattern != "" {
+			// The pattern must compile on its own first: wrapped unchecked,
+			// "a)|(.*" would become ^(?:a)|(.*)$, which matches anything.
+			if _, err := regexp.Compile(c.Pattern); err != nil {
+				return c, fail("pattern does not compile: %v", err)
+			}
 			re, err := regexp.Compile(`^(?:` + c.Pattern + `)$`)
 			if err != nil {
 				return c, fail("pattern does not compile: %v", err)

@@ -206,6 +206,10 @@ func TestNewRegistryRejectsBadDefinitions(t *testing.T) {
 		{"unbounded string", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "a"})}}, "a", "needs a max_length"},
 		{"huge string", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "a", MaxLength: MaxStringLength + 1})}}, "a", "exceeds the maximum"},
 		{"bad pattern", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "a", MaxLength: 3, Pattern: "("})}}, "a", "does not compile"},
+		{"pattern escaping anchors", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "a", MaxLength: 3, Pattern: "a)|(.*"})}}, "a", "does not compile"},
+		{"reserved claim upper case", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "SUB", MaxLength: 1})}}, "SUB", "reserved"},
+		{"reserved claim mixed case", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "Txn_Tag", MaxLength: 1})}}, "Txn_Tag", "reserved"},
+		{"claims differing in case", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "amount", MaxLength: 1}), str(Claim{Name: "Amount", MaxLength: 1})}}, "Amount", "only in case"},
 		{"enum too long", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "a", MaxLength: 2, Enum: []string{"abc"}})}}, "a", "longer than 2"},
 		{"enum vs pattern", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "a", MaxLength: 3, Pattern: "[a-z]+", Enum: []string{"A"}})}}, "a", "does not match"},
 		{"enum duplicate", Operation{Name: "p", Version: 1, Claims: []Claim{str(Claim{Name: "a", MaxLength: 3, Enum: []string{"a", "a"}})}}, "a", "listed twice"},
@@ -307,6 +311,11 @@ func TestParseRegistryRejectsMalformedDocuments(t *testing.T) {
 		{"claim not object", `{"operations":{"p":{"version":1,"claims":{"a":"string"}}}}`, "p", "a", "expected a JSON object"},
 		{"unbounded string", `{"operations":{"p":{"version":1,"claims":{"a":{"type":"string"}}}}}`, "p", "a", "needs a max_length"},
 		{"bad type", `{"operations":{"p":{"version":1,"claims":{"a":{"type":"int"}}}}}`, "p", "a", `type "int"`},
+		{"claim field in upper case", `{"operations":{"p":{"version":1,"claims":{"a":{"type":"string","max_length":3,"MAX_LENGTH":4000}}}}}`, "p", "a", `unknown field "MAX_LENGTH"`},
+		{"operation field in another case", `{"operations":{"p":{"Version":1,"claims":{}}}}`, "p", "", `use "version"`},
+		{"top field in another case", `{"Operations":{}}`, "", "", `unknown field "Operations"`},
+		{"claims differing in case", `{"operations":{"p":{"version":1,"claims":{"a":{"type":"boolean"},"A":{"type":"boolean"}}}}}`, "p", "a", "only in case"},
+		{"pattern escaping anchors", `{"operations":{"p":{"version":1,"claims":{"a":{"type":"string","max_length":3,"pattern":"x)|(.*"}}}}}`, "p", "a", "does not compile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
