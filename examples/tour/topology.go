@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -124,7 +125,7 @@ func startTopology(ctx context.Context) (top *topology, err error) {
 	}
 	top.AppSecret = secrets[appClientID]
 	// The bus carries revocations from the auth server to the gateway's
-	// caches. Both run in this process; separate processes would use
+	// caches. Both run in this process. Separate processes would use
 	// phantom/redisbus.
 	bus := phantom.NewLocalBus()
 
@@ -190,8 +191,8 @@ func newRegistry() (*txntoken.Registry, error) {
 }
 
 // paymentBindings tie the payment token's claims to the JSON body, at the
-// gateway (which asks for them) and at the payment service (which checks
-// them).
+// gateway (which requests a token with them) and at the payment service
+// (which checks them).
 func paymentBindings() []txntoken.Bind {
 	return []txntoken.Bind{
 		txntoken.BodyField("amount", "amount"),
@@ -267,8 +268,8 @@ func (t *topology) authServer(registry *txntoken.Registry, secrets map[string]st
 }
 
 // loginHandler starts a session for the form's username and returns its
-// opaque token. The tour accepts any name; a real server checks a password
-// or an upstream identity provider first.
+// opaque token. The tour accepts any name, where a real server checks a
+// password or an upstream identity provider first.
 func loginHandler(sessions *session.Manager) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user := r.PostFormValue("username")
@@ -280,6 +281,7 @@ func loginHandler(sessions *session.Manager) http.Handler {
 			"scope": loginScopes, "client_id": appClientID, "name": displayName(user),
 		})
 		if err != nil {
+			slog.Error("tour: issuing a session failed", "subject", user, "error", err)
 			http.Error(w, "session store unavailable", http.StatusServiceUnavailable)
 			return
 		}
@@ -300,6 +302,7 @@ func loginJWTHandler(signer *jwtutil.Signer) http.Handler {
 			"sub": user, "scope": loginScopes, "client_id": appClientID, "name": displayName(user),
 		})
 		if err != nil {
+			slog.Error("tour: signing a JWT failed", "subject", user, "error", err)
 			http.Error(w, "signing failed", http.StatusInternalServerError)
 			return
 		}

@@ -30,15 +30,17 @@ const paymentBody = `{"amount":500,"currency":"EUR","payee":"DE89370400440532013
 type options struct {
 	// verbose prints full tokens and the headers of every hop.
 	verbose bool
-	// requests is how many requests each pattern serves with one token
-	// before it is revoked; the summary reports auth-server calls for them.
+	// requests is the number of requests each pattern serves with one
+	// token before it is revoked. The summary reports auth-server calls
+	// for them.
 	requests int
 }
 
-// PatternResult is what the tour measured for one pattern.
+// PatternResult holds the measurements of one pattern.
 type PatternResult struct {
 	Name string
-	// Requests were made with one token before revocation; OK got 200.
+	// Requests counts the requests made with one token before revocation,
+	// and OK those that returned 200.
 	Requests, OK int
 	// AuthCalls counts the validation and exchange calls that services and
 	// the gateway made to the auth server for those requests.
@@ -46,16 +48,16 @@ type PatternResult struct {
 	// ClientTokenBytes and ServiceTokenBytes are the sizes of the tokens
 	// the client holds and the services receive.
 	ClientTokenBytes, ServiceTokenBytes int
-	// RevokeStatus is the auth server's answer to the revocation, and
-	// AfterRevokeStatus the status of the next request with the token.
+	// RevokeStatus is the status of the revocation, and AfterRevokeStatus
+	// the status of the next request with the token.
 	RevokeStatus, AfterRevokeStatus int
 	// RevocationDelay and Leak are the summary table's last two columns.
 	RevocationDelay, Leak string
 }
 
 // Result holds every outcome of a tour run. Failures lists the outcomes
-// that differed from the expected ones; the program exits non-zero when it
-// is not empty.
+// that differed from the expected ones, and the program exits non-zero
+// when it is not empty.
 type Result struct {
 	Session, JWT, Phantom, Txn PatternResult
 
@@ -109,7 +111,7 @@ func runTour(ctx context.Context, w io.Writer, top *topology, opts options) Resu
 	if len(t.res.Failures) == 0 {
 		t.printf("\nall expected outcomes happened\n")
 	} else {
-		t.printf("\n%d unexpected outcomes:\n", len(t.res.Failures))
+		t.printf("\nunexpected outcomes (%d):\n", len(t.res.Failures))
 		for _, f := range t.res.Failures {
 			t.printf("  %s\n", f)
 		}
@@ -126,11 +128,11 @@ func (t *tour) fail(format string, args ...any) {
 	t.res.Failures = append(t.res.Failures, fmt.Sprintf(format, args...))
 }
 
-// expect records a failure unless got equals want, and reports whether it
-// did.
-func (t *tour) expect(what string, got, want int) bool {
+// expect records the failure of outcome unless got equals want, and
+// reports whether they are equal.
+func (t *tour) expect(outcome string, got, want int) bool {
 	if got != want {
-		t.fail("%s: got %d, expected %d", what, got, want)
+		t.fail("%s: got %d, expected %d", outcome, got, want)
 		return false
 	}
 	return true
@@ -144,11 +146,11 @@ func (t *tour) intro() {
 	t.printf("  %-8s %s  session, JWT and transaction-token routes\n", "profile", top.ProfileURL)
 	t.printf("  %-8s %s  txntoken.Require(\"payment_initiate\")\n", "payment", top.PaymentURL)
 	t.printf("  gateway, profile and payment fetched the JWKS at startup (%d auth-server calls)\n", top.counts.jwks.Load())
-	t.printf("  \"auth calls\" counts what services and the gateway ask the auth server per request\n")
+	t.printf("  \"auth calls\" are requests from services and the gateway to the auth server\n")
 }
 
-func (t *tour) chapter(title, what string) {
-	t.printf("\n== %s: %s\n", title, what)
+func (t *tour) chapter(title, subtitle string) {
+	t.printf("\n== %s: %s\n", title, subtitle)
 	t.printf("   %s %s %s %s  %s\n", pad("caller -> callee", colFrom), pad("request", colRequest), pad("token seen", colToken), "code", "notes")
 }
 
@@ -164,6 +166,8 @@ type request struct {
 	json string
 	// basic authenticates the tour's client application.
 	basic bool
+	// label names the attempt at the start of the notes.
+	label string
 }
 
 // send sends r and returns the status and body.
@@ -179,6 +183,7 @@ func (t *tour) send(r request) (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+
 	switch {
 	case r.form != nil:
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -194,6 +199,7 @@ func (t *tour) send(r request) (int, []byte, error) {
 	if r.basic {
 		req.SetBasicAuth(appClientID, t.top.AppSecret)
 	}
+
 	resp, err := r.as.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -206,18 +212,21 @@ func (t *tour) send(r request) (int, []byte, error) {
 // step sends r, prints every hop it caused, and checks the status against
 // want. note, called with the response body, adds to the first line.
 // It returns the status, the body and the hops.
-func (t *tour) step(what string, r request, want int, note func(body []byte) string) (int, []byte, []hop) {
+func (t *tour) step(outcome string, r request, want int, note func(body []byte) string) (int, []byte, []hop) {
 	t.top.trace.start()
 	status, body, err := t.send(r)
 	hops := t.top.trace.stop()
 	if err != nil {
-		t.fail("%s: %v", what, err)
+		t.fail("%s: %v", outcome, err)
 	}
-	ok := t.expect(what, status, want)
+	ok := t.expect(outcome, status, want)
 	for i, h := range hops {
 		var notes []string
 		if i == 0 && !ok {
-			notes = append(notes, fmt.Sprintf("UNEXPECTED, wanted %d", want))
+			notes = append(notes, fmt.Sprintf("UNEXPECTED, expected %d", want))
+		}
+		if i == 0 && r.label != "" {
+			notes = append(notes, r.label)
 		}
 		if h.Note != "" {
 			notes = append(notes, h.Note)
@@ -235,30 +244,47 @@ func (t *tour) printHop(h hop, nested bool, note string) {
 	if nested {
 		from = "  " + from
 	}
-	t.printf("   %s %s %s %3d  %s\n",
+	line := fmt.Sprintf("   %s %s %s %3d  %s",
 		pad(from+" -> "+h.To, colFrom), pad(h.Method+" "+h.Path, colRequest), pad(abbreviate(h.Token), colToken),
 		h.Status, note)
+	t.printf("%s\n", strings.TrimRight(line, " "))
 	if !t.opts.verbose {
 		return
 	}
-	if h.Token != "" {
-		t.printf("        token (%d bytes): %s\n", len(h.Token), h.Token)
-	}
+	inHeader := false
 	for _, line := range sortedHeader(h.Header) {
 		t.printf("        %s\n", line)
+		inHeader = inHeader || (h.Token != "" && strings.Contains(line, h.Token))
+	}
+	if h.Token != "" && !inHeader {
+		t.printf("        form token: %s\n", h.Token)
 	}
 	if len(h.Form) > 0 {
 		t.printf("        form: %s\n", h.Form.Encode())
 	}
+	// Anyone who holds a JWT can decode it, so -v prints what each hop
+	// could read.
+	if header, claims, err := jwtutil.InspectUnverified(h.Token); err == nil {
+		t.printf("        JWT header:  %s\n", compactJSON(header))
+		t.printf("        JWT payload: %s\n", compactJSON(claims))
+	}
+}
+
+func compactJSON(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err.Error()
+	}
+	return string(data)
 }
 
 // repeat sends r n times without printing and returns how many got 200.
-func (t *tour) repeat(what string, n int, r func() request) int {
+func (t *tour) repeat(outcome string, n int, r func() request) int {
 	ok := 0
 	for range n {
 		status, _, err := t.send(r())
 		if err != nil {
-			t.fail("%s: %v", what, err)
+			t.fail("%s: %v", outcome, err)
 			return ok
 		}
 		if status == http.StatusOK {
@@ -297,8 +323,8 @@ func (t *tour) revoke(token, note string) int {
 	return status
 }
 
-// checks returns a note function that reports the auth calls made since
-// now.
+// checks returns a note function that reports the auth calls made after
+// checks returned.
 func (t *tour) checks() func([]byte) string {
 	base := t.top.counts.checks()
 	return func([]byte) string { return fmt.Sprintf("auth calls %d", t.top.counts.checks()-base) }
@@ -318,17 +344,17 @@ func (t *tour) chapterSession() {
 	}
 	base := t.top.counts.checks()
 	note := t.checks()
-	shown := 3
-	for range shown {
+	printed := 3
+	for range printed {
 		if status, _, _ := t.step("session ID: profile call", call(), http.StatusOK, note); status == http.StatusOK {
 			res.OK++
 		}
 	}
-	res.OK += t.repeat("session ID: profile calls", t.opts.requests-shown, call)
+	res.OK += t.repeat("session ID: profile calls", t.opts.requests-printed, call)
 	res.Requests = t.opts.requests
 	res.AuthCalls = t.top.counts.checks() - base
-	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shown, res.Requests, note(nil))
-	t.expect("session ID: profile calls answered 200", res.OK, res.Requests)
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-printed, res.Requests, note(nil))
+	t.expect("session ID: profile calls returning 200", res.OK, res.Requests)
 	t.expect("session ID: auth calls for the profile calls", int(res.AuthCalls), res.Requests)
 
 	res.RevokeStatus = t.revoke(token, "alice logs out")
@@ -371,17 +397,17 @@ func (t *tour) chapterJWT() {
 	}
 	base := t.top.counts.checks()
 	note := t.checks()
-	shown := 3
-	for range shown {
+	printed := 3
+	for range printed {
 		if status, _, _ := t.step("JWT: profile call", call(), http.StatusOK, note); status == http.StatusOK {
 			res.OK++
 		}
 	}
-	res.OK += t.repeat("JWT: profile calls", t.opts.requests-shown, call)
+	res.OK += t.repeat("JWT: profile calls", t.opts.requests-printed, call)
 	res.Requests = t.opts.requests
 	res.AuthCalls = t.top.counts.checks() - base
-	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shown, res.Requests, note(nil))
-	t.expect("JWT: profile calls answered 200", res.OK, res.Requests)
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-printed, res.Requests, note(nil))
+	t.expect("JWT: profile calls returning 200", res.OK, res.Requests)
 	t.expect("JWT: auth calls for the profile calls", int(res.AuthCalls), 0)
 
 	res.RevokeStatus = t.revoke(token, "nothing to revoke: the auth server keeps no state for a JWT")
@@ -410,8 +436,8 @@ func (t *tour) chapterPhantom() {
 		s := gw.Stats()
 		return fmt.Sprintf("auth calls %d, cache hits %d", t.top.counts.checks()-base, s.CacheHits-before.CacheHits)
 	}
-	shown := 3
-	for range shown {
+	printed := 3
+	for range printed {
 		status, _, hops := t.step("phantom: profile call through the gateway", call(), http.StatusOK, note)
 		t.res.ProfileStatuses = append(t.res.ProfileStatuses, status)
 		if status == http.StatusOK {
@@ -423,15 +449,15 @@ func (t *tour) chapterPhantom() {
 			}
 		}
 	}
-	res.OK += t.repeat("phantom: profile calls", t.opts.requests-shown, call)
+	res.OK += t.repeat("phantom: profile calls", t.opts.requests-printed, call)
 	res.Requests = t.opts.requests
 	res.AuthCalls = t.top.counts.checks() - base
 	after := gw.Stats()
 	t.res.GatewayIntrospections = after.Introspections - before.Introspections
 	t.res.GatewayCacheHits = after.CacheHits - before.CacheHits
 	t.res.IdentityJWTBytes = res.ServiceTokenBytes
-	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shown, res.Requests, note(nil))
-	t.expect("phantom: profile calls answered 200", res.OK, res.Requests)
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-printed, res.Requests, note(nil))
+	t.expect("phantom: profile calls returning 200", res.OK, res.Requests)
 	t.expect("phantom: auth calls for the profile calls", int(res.AuthCalls), 1)
 	t.expect("phantom: gateway introspections", int(t.res.GatewayIntrospections), 1)
 	t.expect("phantom: gateway cache hits", int(t.res.GatewayCacheHits), res.Requests-1)
@@ -446,7 +472,7 @@ func (t *tour) chapterPhantom() {
 	if res.AfterRevokeStatus != http.StatusUnauthorized {
 		res.RevocationDelay = "not observed"
 	}
-	res.Leak = "gateway calls until revoked"
+	res.Leak = "opaque: until revoked; JWT: until exp"
 }
 
 // chapterTxn: each payment gets its own short-lived token bound to the
@@ -483,7 +509,7 @@ func (t *tour) chapterTxn() {
 	if t.res.IdentityJWTBytes > 0 {
 		growth = 100 * (len(captured) - t.res.IdentityJWTBytes) / t.res.IdentityJWTBytes
 	}
-	t.printf("   token sizes: opaque %d B at the client, identity JWT %d B, transaction token %d B (%+d%%)\n",
+	t.printf("   token sizes: client %d B (opaque); services: identity JWT %d B, transaction token %d B (%+d%%), one per payment\n",
 		len(token), t.res.IdentityJWTBytes, len(captured), growth)
 	if len(captured) <= t.res.IdentityJWTBytes {
 		t.fail("transaction token: %d bytes, expected more than the %d-byte identity JWT", len(captured), t.res.IdentityJWTBytes)
@@ -492,16 +518,20 @@ func (t *tour) chapterTxn() {
 	t.printf("   an attacker inside the network captured that token and tries it:\n")
 	t.res.ReplayOtherOperation, _, _ = t.step("transaction token: replay at the profile_update route", request{
 		as: t.attacker, method: http.MethodPatch, url: t.top.ProfileURL + "/profile", txnToken: captured,
+		label: "at a profile_update route",
 	}, http.StatusForbidden, nil)
 	t.res.ReplayIdentityRoute, _, _ = t.step("transaction token: replay at the identity route", request{
 		as: t.attacker, method: http.MethodGet, url: t.top.ProfileURL + "/profile", bearer: captured,
+		label: "as an identity JWT",
 	}, http.StatusUnauthorized, nil)
 	tampered := strings.Replace(paymentBody, `"amount":500`, `"amount":999`, 1)
 	t.res.TamperedAmount, _, _ = t.step("transaction token: tampered amount", request{
 		as: t.attacker, method: http.MethodPost, url: t.top.PaymentURL + "/payments", txnToken: captured, json: tampered,
+		label: "with amount 999",
 	}, http.StatusUnauthorized, nil)
 	t.res.SecondUse, _, _ = t.step("transaction token: second use", request{
 		as: t.attacker, method: http.MethodPost, url: t.top.PaymentURL + "/payments", txnToken: captured, json: paymentBody,
+		label: "a second time",
 	}, http.StatusUnauthorized, nil)
 
 	before := t.top.counts.checks()
@@ -510,7 +540,7 @@ func (t *tour) chapterTxn() {
 	res.AuthCalls = t.top.counts.checks() - base
 	t.printf("   ... %d more payments through the gateway: %d requests, auth calls %d\n",
 		t.opts.requests-1, res.Requests, res.AuthCalls)
-	t.expect("transaction token: payments answered 200", res.OK, res.Requests)
+	t.expect("transaction token: payments returning 200", res.OK, res.Requests)
 	t.expect("transaction token: auth calls for the payments", int(t.top.counts.checks()-before), res.Requests-1)
 	t.expect("transaction token: auth calls for all payments", int(res.AuthCalls), res.Requests)
 
@@ -520,13 +550,13 @@ func (t *tour) chapterTxn() {
 	if res.AfterRevokeStatus != http.StatusUnauthorized {
 		res.RevocationDelay = "not observed"
 	}
-	res.Leak = "one payment, once, for 60s"
+	res.Leak = "txn token: this one payment, once"
 }
 
 // summary prints one row per pattern.
 func (t *tour) summary() {
 	t.printf("\n== Summary (measured above, %d requests per pattern)\n", t.opts.requests)
-	t.printf("   %-18s %10s %8s %9s  %-17s %s\n", "pattern", "auth calls", "client", "services", "revocation delay", "a leaked service token allows")
+	t.printf("   %-18s %10s %8s %9s  %-17s %s\n", "pattern", "auth calls", "client", "services", "revocation delay", "a leaked token allows")
 	for _, p := range []PatternResult{t.res.Session, t.res.JWT, t.res.Phantom, t.res.Txn} {
 		perHundred := float64(p.AuthCalls) * 100 / float64(max(p.Requests, 1))
 		t.printf("   %-18s %10.0f %6d B %7d B  %-17s %s\n",

@@ -31,7 +31,7 @@ type hop struct {
 	Header http.Header
 	Form   url.Values
 	Status int
-	// Note describes the answer: "active", an OAuth error, or the
+	// Note describes the response: "active", an OAuth error, or the
 	// error_description of a WWW-Authenticate challenge.
 	Note string
 }
@@ -80,8 +80,9 @@ func (t *tracer) start() {
 }
 
 // stop ends recording and returns copies of the hops in the order they
-// were sent. Servers write a hop's status before they answer, so every hop
-// of a finished request is complete.
+// were sent. A hop's status is recorded when its response arrives, before
+// the caller responds in turn, so every hop of a finished request is
+// complete.
 func (t *tracer) stop() []hop {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -168,9 +169,9 @@ func credential(req *http.Request) (string, url.Values) {
 	return token, form
 }
 
-// describe summarizes an answer in a few words: the challenge of a rejected
-// request, the OAuth error of an endpoint, or whether introspection found
-// the token active. It restores the body it reads.
+// describe summarizes a response in a few words: the challenge of a
+// rejected request, the OAuth error of an endpoint, or whether
+// introspection found the token active. It restores the body it reads.
 func describe(resp *http.Response) string {
 	if c := resp.Header.Get("WWW-Authenticate"); c != "" {
 		if d := challengeParam(c, "error_description"); d != "" {
@@ -190,25 +191,25 @@ func describe(resp *http.Response) string {
 	if err != nil || len(data) > maxPeekBody {
 		return ""
 	}
-	var answer struct {
+	var fields struct {
 		Active      *bool  `json:"active"`
 		JWT         string `json:"jwt"`
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
-	if json.Unmarshal(data, &answer) != nil {
+	if json.Unmarshal(data, &fields) != nil {
 		return ""
 	}
 	switch {
-	case answer.Error != "" && answer.Description != "":
-		return answer.Error + ": " + answer.Description
-	case answer.Error != "":
-		return answer.Error
-	case answer.Active == nil:
+	case fields.Error != "" && fields.Description != "":
+		return fields.Error + ": " + fields.Description
+	case fields.Error != "":
+		return fields.Error
+	case fields.Active == nil:
 		return ""
-	case !*answer.Active:
+	case !*fields.Active:
 		return "inactive"
-	case answer.JWT != "":
+	case fields.JWT != "":
 		return "active, JWT returned"
 	}
 	return "active"
@@ -237,7 +238,8 @@ func abbreviate(token string) string {
 	return token[:10] + "…" + token[len(token)-6:]
 }
 
-// pad left-aligns s in width runes; fmt pads by bytes, which misaligns "…".
+// pad left-aligns s in width runes, because fmt pads by bytes and would
+// misalign "…".
 func pad(s string, width int) string {
 	if n := utf8.RuneCountInString(s); n < width {
 		return s + strings.Repeat(" ", width-n)
