@@ -13,10 +13,11 @@ import (
 // atomic: of two concurrent calls with the same id, exactly one reports
 // true. A Redis implementation can use SET with NX and PXAT.
 type ReplayCache interface {
-	// First reports true the first time id is seen. The cache may forget id
-	// after expiresAt, when the token it belongs to has expired anyway. An
-	// error means the cache could not decide; the middleware then responds with
-	// 503 and does not accept the token.
+	// First reports true the first time id is seen. expiresAt is the
+	// token's "exp". The cache must keep id until at least expiresAt plus
+	// the JWT verifier's clock leeway, because the verifier accepts the
+	// token until then. An error means the cache could not decide, so the
+	// middleware responds with 503 and does not accept the token.
 	First(ctx context.Context, id string, expiresAt time.Time) (bool, error)
 }
 
@@ -29,6 +30,9 @@ var ErrReplayCacheFull = errors.New("txntoken: replay cache is full")
 const (
 	DefaultReplayMaxEntries    = 1 << 20
 	DefaultReplaySweepInterval = 30 * time.Second
+	// DefaultReplayLeeway exceeds jwtutil.DefaultLeeway, the time a
+	// verifier still accepts a token after its "exp".
+	DefaultReplayLeeway = time.Minute
 )
 
 // MemoryReplayCacheConfig configures NewMemoryReplayCache.
@@ -40,6 +44,12 @@ type MemoryReplayCacheConfig struct {
 	// SweepInterval is how often expired ids are dropped in the background.
 	// Default DefaultReplaySweepInterval.
 	SweepInterval time.Duration
+	// Leeway is how long past expiresAt an id stays recorded. Set it to at
+	// least the leeway of the JWT verifier, which still accepts a token that
+	// long after its "exp". Default DefaultReplayLeeway. A negative value
+	// also means the default, because a shorter record could let a token
+	// be used again.
+	Leeway time.Duration
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 }
@@ -49,6 +59,7 @@ type MemoryReplayCacheConfig struct {
 // cache. Call Close to stop its sweeper.
 type MemoryReplayCache struct {
 	maxEntries int
+	leeway     time.Duration
 	now        func() time.Time
 
 	mu      sync.Mutex
@@ -63,6 +74,7 @@ type MemoryReplayCache struct {
 func NewMemoryReplayCache(cfg MemoryReplayCacheConfig) *MemoryReplayCache {
 	c := &MemoryReplayCache{
 		maxEntries: cfg.MaxEntries,
+		leeway:     cfg.Leeway,
 		now:        cfg.Now,
 		entries:    make(map[[32]byte]time.Time),
 		stop:       make(chan struct{}),
@@ -74,6 +86,9 @@ func NewMemoryReplayCache(cfg MemoryReplayCacheConfig) *MemoryReplayCache {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	if c.leeway <= 0 {
+		c.leeway = DefaultReplayLeeway
+	}
 	interval := cfg.SweepInterval
 	if interval <= 0 {
 		interval = DefaultReplaySweepInterval
@@ -83,13 +98,18 @@ func NewMemoryReplayCache(cfg MemoryReplayCacheConfig) *MemoryReplayCache {
 }
 
 // First implements ReplayCache. Ids are kept as SHA-256 digests, so long ids
-// cost no more memory than short ones.
+// cost no more memory than short ones. Each id is kept until expiresAt plus
+// the Leeway. An id presented after that reports false, because the cache
+// will not record it and so cannot vouch for a first use.
 func (c *MemoryReplayCache) First(ctx context.Context, id string, expiresAt time.Time) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	key := sha256.Sum256([]byte(id))
 	now := c.now()
+	// A verifier accepts a token until its exp plus its clock leeway, so
+	// forgetting the id at exp would allow unlimited uses in between.
+	expiresAt = expiresAt.Add(c.leeway)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -97,9 +117,7 @@ func (c *MemoryReplayCache) First(ctx context.Context, id string, expiresAt time
 		return false, nil
 	}
 	if !now.Before(expiresAt) {
-		// The token has expired, so no verifier accepts it again; there
-		// is nothing to remember.
-		return true, nil
+		return false, nil
 	}
 	if len(c.entries) >= c.maxEntries {
 		c.sweepLocked(now)

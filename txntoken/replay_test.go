@@ -2,6 +2,8 @@ package txntoken
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,12 +11,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tokenpattern/tokenpattern/jwks"
+	"github.com/tokenpattern/tokenpattern/jwtutil"
 )
 
 func TestMemoryReplayCache(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	clock := func() time.Time { return now }
-	c := NewMemoryReplayCache(MemoryReplayCacheConfig{MaxEntries: 2, Now: clock})
+	c := NewMemoryReplayCache(MemoryReplayCacheConfig{MaxEntries: 2, Now: clock, Leeway: time.Second})
 	defer c.Close()
 	ctx := context.Background()
 
@@ -39,9 +44,11 @@ func TestMemoryReplayCache(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, first)
 
+	_, err = c.First(ctx, "recent", now.Add(-time.Second/2))
+	assert.ErrorIs(t, err, ErrReplayCacheFull, "past exp but within the leeway, so it must be stored")
 	first, err = c.First(ctx, "old", now.Add(-time.Second))
 	require.NoError(t, err)
-	assert.True(t, first)
+	assert.False(t, first, "past the leeway: not recorded, so not vouched for")
 	assert.Equal(t, 2, c.Len(), "expired ids are not stored")
 
 	now = now.Add(time.Hour)
@@ -79,4 +86,40 @@ func TestMemoryReplayCacheSweeperStops(t *testing.T) {
 	ok, err := c.First(context.Background(), "a", time.Now().Add(time.Minute))
 	require.NoError(t, err)
 	assert.True(t, ok, "cache works after Close")
+}
+
+// TestReplayWithinExpiryLeeway replays a token after its "exp" but within
+// the JWT verifier's leeway, when the verifier still accepts it: the second
+// use must be rejected.
+func TestReplayWithinExpiryLeeway(t *testing.T) {
+	reg := testRegistry(t)
+	ring, err := jwks.NewKeyRing(jwks.KeyRingConfig{Algorithm: "ES256"})
+	require.NoError(t, err)
+	minted := time.Unix(1_700_000_000, 0)
+	now := minted
+	clock := func() time.Time { return now }
+	iss, err := NewIssuer(IssuerConfig{Registry: reg, Keys: ring, Issuer: "https://txn.example", TrustDomain: "https://bank.example", Now: clock})
+	require.NoError(t, err)
+	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example",
+		Audience: []string{"https://bank.example", "https://payments.example"}, Now: clock})
+	require.NoError(t, err)
+	cache := NewMemoryReplayCache(MemoryReplayCacheConfig{Now: clock})
+	defer cache.Close()
+	v, err := NewVerifier(VerifierConfig{Registry: reg, JWT: jv, Replay: cache})
+	require.NoError(t, err)
+	h := v.Require("payment_initiate")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+
+	token, err := iss.Mint(context.Background(), MintRequest{Subject: "alice", Operation: "payment_initiate", Claims: map[string]any{"amount": 5}})
+	require.NoError(t, err)
+	// The lifetime is DefaultLifetime and jwtutil.DefaultLeeway is 30s.
+	now = minted.Add(DefaultLifetime + 10*time.Second)
+	statuses := make([]int, 3)
+	for i := range statuses {
+		req := httptest.NewRequest(http.MethodPost, "/pay", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		statuses[i] = rec.Code
+	}
+	assert.Equal(t, []int{http.StatusOK, http.StatusUnauthorized, http.StatusUnauthorized}, statuses)
 }
