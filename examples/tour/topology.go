@@ -75,11 +75,13 @@ type topology struct {
 	closers []func()
 }
 
-// Close shuts every server down and stops background work.
+// Close shuts every server down and stops background work. Calling it
+// again does nothing.
 func (t *topology) Close() {
 	for i := len(t.closers) - 1; i >= 0; i-- {
 		t.closers[i]()
 	}
+	t.closers = nil
 	t.trace.base.CloseIdleConnections()
 }
 

@@ -61,8 +61,9 @@ func newTracer() *tracer {
 	}
 }
 
-// client returns an HTTP client for the party called from. Like the clients
-// the library builds by default, it follows no redirects.
+// client returns an HTTP client for the party called from. It follows no
+// redirects, as phantom's default client does, so no token is resent
+// elsewhere.
 func (t *tracer) client(from string) *http.Client {
 	return &http.Client{
 		Transport:     &tracingTransport{t: t, from: from},
@@ -185,9 +186,13 @@ func describe(resp *http.Response) string {
 	if mt != "application/json" || resp.ContentLength > maxPeekBody {
 		return ""
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxPeekBody+1))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(data))
+	// The caller reads the peeked bytes first, then the rest of the body.
+	original := resp.Body
+	data, err := io.ReadAll(io.LimitReader(original, maxPeekBody+1))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(data), original), original}
 	if err != nil || len(data) > maxPeekBody {
 		return ""
 	}
@@ -215,8 +220,8 @@ func describe(resp *http.Response) string {
 	return "active"
 }
 
-// challengeParam returns the quoted parameter name of a WWW-Authenticate
-// challenge, enough for the challenges this library writes.
+// challengeParam returns the value of the quoted parameter name of a
+// WWW-Authenticate challenge, enough for the challenges this library writes.
 func challengeParam(challenge, name string) string {
 	_, rest, ok := strings.Cut(challenge, name+`="`)
 	if !ok {
