@@ -31,7 +31,7 @@ type RegisteredClient struct {
 	// computes it.
 	SecretHash [32]byte
 	// AllowJWT lets the client receive the "jwt" member of introspection
-	// answers. Default false: the client gets the plain RFC 7662 answer.
+	// responses. Default false: the client gets the plain RFC 7662 response.
 	AllowJWT bool
 	// RevokeAny lets the client revoke tokens issued to any client, as a
 	// gateway that handles logout for several applications does. Default
@@ -97,8 +97,8 @@ func newClientRegistry(clients []RegisteredClient) (*clientRegistry, error) {
 	return r, nil
 }
 
-// errClientAuth is the reason for every failed client authentication; the
-// handler answers 401 invalid_client without saying which check failed.
+// errClientAuth is the reason for every failed client authentication. The
+// handler responds 401 invalid_client without saying which check failed.
 var errClientAuth = errors.New("client authentication failed")
 
 // errAuthMethods reports credentials sent by two methods at once, which

@@ -6,7 +6,7 @@
 // The auth-server side is a [Server]: an introspection handler that
 // authenticates registered clients (client_secret_basic or
 // client_secret_post, secrets stored as SHA-256 and compared in constant
-// time), answers {"active":false} for any unusable token, adds a JWT
+// time), returns {"active":false} for any unusable token, adds a JWT
 // minted by a [Minter] for clients with AllowJWT (never outliving the
 // opaque token), signs RFC 9701 answers on request, and an RFC 7009
 // revocation handler that publishes each revocation on a [RevocationBus].

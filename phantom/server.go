@@ -31,12 +31,12 @@ type Minter interface {
 	// token_type_hint, client_id and client_secret.
 	//
 	// If the error has a method OAuthError() (code, description string),
-	// the handler answers 400 with that code and description; any other
-	// error is a 500 server_error with no detail.
+	// the handler responds 400 with that code and description. Any other
+	// error becomes a 500 server_error with no detail.
 	MintJWT(ctx context.Context, s *session.Session, clientID string, params url.Values) (string, error)
 }
 
-// SessionStore is what the handlers need from the session layer;
+// SessionStore is the part of the session layer the handlers use.
 // *session.Manager implements it.
 type SessionStore interface {
 	ValidateToken(ctx context.Context, token string) (*session.Session, error)
@@ -53,7 +53,7 @@ type ServerConfig struct {
 	// Minter mints the "jwt" member for clients with AllowJWT. Default
 	// nil, which is only valid when no client has AllowJWT.
 	Minter Minter
-	// ResponseSigner signs RFC 9701 answers for requests with "Accept:
+	// ResponseSigner signs RFC 9701 responses for requests with "Accept:
 	// application/token-introspection+jwt"; its Issuer becomes "iss".
 	// Default nil: every request gets plain JSON.
 	ResponseSigner *jwtutil.Signer
@@ -66,7 +66,7 @@ type ServerConfig struct {
 	// Realm is the realm of the Basic challenge sent to unauthenticated
 	// clients. Default "phantom".
 	Realm string
-	// Now is the clock for "iat" of RFC 9701 answers. Default time.Now.
+	// Now is the clock for "iat" of RFC 9701 responses. Default time.Now.
 	Now func() time.Time
 	// Logger receives store, minter and bus failures. Default nil: silent.
 	Logger *slog.Logger
@@ -126,10 +126,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 
 // IntrospectionHandler returns the RFC 7662 introspection endpoint.
 //
-// It answers 405 to methods other than POST, 400 invalid_request to a body
-// that is not a form or lacks "token", 413 to a body over MaxBodySize, 401
-// invalid_client (with a Basic challenge) when client authentication
-// fails, and 503 when the session store fails. An unknown, expired,
+// It responds 405 to methods other than POST and 400 invalid_request to a
+// body that is not a form or lacks "token". A body over MaxBodySize gets
+// 413, a failed client authentication 401 invalid_client with a Basic
+// challenge, and a session store failure 503. An unknown, expired,
 // revoked or malformed token gets 200 {"active":false}. An active token
 // gets its sub, scope, client_id, token_type, exp and iat, plus "jwt" for
 // clients with AllowJWT. Every answer carries Cache-Control: no-store.
@@ -308,7 +308,7 @@ func (s *Server) writeAnswer(w http.ResponseWriter, client RegisteredClient, ans
 		"token_introspection": answer,
 	})
 	if err != nil {
-		s.logError("phantom: signing the introspection answer failed", err, "")
+		s.logError("phantom: signing the introspection response failed", err, "")
 		writeOAuthError(w, http.StatusInternalServerError, "server_error", "")
 		return
 	}

@@ -79,8 +79,10 @@ func TestIntrospectionHandlerStatuses(t *testing.T) {
 			wantStatus: http.StatusBadRequest, wantError: "invalid_request",
 		},
 		{
-			name:       "missing token",
-			do:         func() (*http.Response, []byte) { return postForm(t, endpoint, url.Values{}, gatewayID, gatewaySecret, nil) },
+			name: "missing token",
+			do: func() (*http.Response, []byte) {
+				return postForm(t, endpoint, url.Values{}, gatewayID, gatewaySecret, nil)
+			},
 			wantStatus: http.StatusBadRequest, wantError: "invalid_request",
 		},
 		{
@@ -96,13 +98,17 @@ func TestIntrospectionHandlerStatuses(t *testing.T) {
 			wantStatus: http.StatusUnauthorized, wantError: "invalid_client",
 		},
 		{
-			name:       "wrong secret",
-			do:         func() (*http.Response, []byte) { return postForm(t, endpoint, tokenForm, gatewayID, "wrong-secret-0123456789", nil) },
+			name: "wrong secret",
+			do: func() (*http.Response, []byte) {
+				return postForm(t, endpoint, tokenForm, gatewayID, "wrong-secret-0123456789", nil)
+			},
 			wantStatus: http.StatusUnauthorized, wantError: "invalid_client",
 		},
 		{
-			name:       "unknown client",
-			do:         func() (*http.Response, []byte) { return postForm(t, endpoint, tokenForm, "stranger", gatewaySecret, nil) },
+			name: "unknown client",
+			do: func() (*http.Response, []byte) {
+				return postForm(t, endpoint, tokenForm, "stranger", gatewaySecret, nil)
+			},
 			wantStatus: http.StatusUnauthorized, wantError: "invalid_client",
 		},
 		{
