@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -346,4 +347,41 @@ func TestBodyBindingRejectsCaseVariants(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReplayConcurrentUses sends one token 50 times at once over HTTP:
+// exactly one request may pass.
+func TestReplayConcurrentUses(t *testing.T) {
+	for _, layout := range []txntoken.Layout{txntoken.LayoutFlat, txntoken.LayoutIETF} {
+		t.Run(layout.String(), func(t *testing.T) {
+			e := newEnv(t, "ES256", layout)
+			srv := e.service(t, "payment_initiate", txntoken.BodyField("amount", "amount"))
+			token := mint(t, e, map[string]any{"amount": 500})
+			statuses := make(chan int, 50)
+			var wg sync.WaitGroup
+			for range 50 {
+				wg.Go(func() {
+					statuses <- call(t, layout, http.MethodPost, srv.URL, token, []byte(`{"amount":500}`)).StatusCode
+				})
+			}
+			wg.Wait()
+			close(statuses)
+			counts := map[int]int{}
+			for s := range statuses {
+				counts[s]++
+			}
+			assert.Equal(t, map[int]int{http.StatusOK: 1, http.StatusUnauthorized: 49}, counts)
+		})
+	}
+}
+
+// TestTokenFromUntrustedKey presents a token with the right "txn_tag",
+// signed by a key the verifier does not hold.
+func TestTokenFromUntrustedKey(t *testing.T) {
+	e := newEnv(t, "ES256", txntoken.LayoutFlat)
+	other := newEnv(t, "ES256", txntoken.LayoutFlat)
+	srv := e.service(t, "payment_initiate")
+	resp := call(t, txntoken.LayoutFlat, http.MethodPost, srv.URL, mint(t, other, map[string]any{"amount": 500}), nil)
+	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("WWW-Authenticate"), "invalid_token")
 }

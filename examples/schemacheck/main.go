@@ -20,9 +20,20 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+const usage = `usage: schemacheck OLD.json NEW.json
+
+Compares two txntoken schema documents and lists every change.
+Exit status: 0 when every change is safe, 1 when any change is breaking,
+2 when a document cannot be read or is invalid.
+`
+
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	if len(args) != 2 {
-		fmt.Fprintln(stderr, "usage: schemacheck OLD.json NEW.json")
+		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	from, err := txntoken.LoadRegistry(args[0])

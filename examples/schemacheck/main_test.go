@@ -28,6 +28,8 @@ func TestRun(t *testing.T) {
 		{"invalid schema", []string{"testdata/v1.json", bad}, 2, `claim "a": string claim needs a max_length`},
 		{"missing file", []string{"testdata/v1.json", "testdata/none.json"}, 2, "no such file"},
 		{"usage", []string{"one"}, 2, "usage:"},
+		{"help", []string{"-h"}, 0, "Exit status: 0 when every change is safe"},
+		{"long help", []string{"--help"}, 0, "usage:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
