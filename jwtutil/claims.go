@@ -3,10 +3,12 @@ package jwtutil
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // Header holds the JOSE header parameters of a verified token that callers
@@ -83,8 +85,29 @@ func (c *Claims) Names() []string {
 	return names
 }
 
-// Scopes returns the "scope" claim split on spaces (RFC 8693 section 4.2
-// and RFC 9068 section 2.2.3). A JSON array of strings is accepted too,
+// All returns an iterator over every top-level claim in token order,
+// registered or not, yielding its name and its JSON text as it appeared in
+// the token. It does not copy: each value shares memory with c. Like the
+// rest of a Claims, the values are read-only. They may be kept after the
+// loop, since a Claims never changes, but writing to one is a bug that
+// corrupts c for every caller sharing it through the verifier's cache.
+// Use [Claims.Raw] for a copy that may be modified.
+func (c *Claims) All() iter.Seq2[string, json.RawMessage] {
+	return func(yield func(string, json.RawMessage) bool) {
+		for _, m := range c.members {
+			// m.value is a substring of the decoded payload, which the
+			// verifier allocated and never writes again, so viewing it
+			// as bytes is safe for readers.
+			raw := json.RawMessage(unsafe.Slice(unsafe.StringData(m.value), len(m.value)))
+			if !yield(m.name, raw) {
+				return
+			}
+		}
+	}
+}
+
+// Scopes returns the "scope" claim split on spaces, U+0020 only (RFC 8693
+// section 4.2 and RFC 9068 section 2.2.3). A JSON array of strings is accepted too,
 // because some issuers send one. It returns nil when the claim is absent
 // or of another type.
 func (c *Claims) Scopes() []string {
@@ -93,7 +116,16 @@ func (c *Claims) Scopes() []string {
 		return nil
 	}
 	if s, ok := stringValue(raw); ok {
-		return strings.Fields(s)
+		// Only U+0020 separates scope tokens (RFC 6749 section 3.3);
+		// strings.Fields would also split on tabs and Unicode spaces and
+		// so grant "a" and "b" to a token whose one odd scope is "a\tb".
+		var list []string
+		for tok := range strings.SplitSeq(s, " ") {
+			if tok != "" {
+				list = append(list, tok)
+			}
+		}
+		return list
 	}
 	var list []string
 	if err := json.Unmarshal([]byte(raw), &list); err != nil {

@@ -3,6 +3,7 @@ package jwtutil
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -16,8 +17,10 @@ const MaxInspectSize = 1 << 20
 // VERIFYING ANYTHING: not the signature, not the expiry, not the issuer.
 // Anyone can forge the values it returns. Use it to debug, or to see that
 // a JWT's payload is readable by everyone who handles the token. Never use
-// it to make an access decision: that is what [Verifier.Verify] is for. Numbers are
-// returned as json.Number so large values keep their digits.
+// it to make an access decision: that is what [Verifier.Verify] is for.
+// Numbers are returned as json.Number so large values keep their digits.
+// Like Verify, it rejects a header or claims set with duplicate member
+// names, whose meaning depends on the parser.
 func InspectUnverified(token string) (header map[string]any, claims map[string]any, err error) {
 	if len(token) > MaxInspectSize {
 		return nil, nil, errTooLarge
@@ -45,6 +48,12 @@ func decodeInspect(segment string) (map[string]any, error) {
 	raw := make([]byte, n)
 	if !decodeSegment(raw, segment) {
 		return nil, errBase64
+	}
+	// The strict reader runs first so that InspectUnverified refuses the
+	// duplicate member names Verify refuses, instead of showing the last
+	// of them as encoding/json would.
+	if _, _, dup := readObject(string(raw), nil); dup {
+		return nil, errors.New("duplicate JSON member name")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,8 +19,8 @@ import (
 type MiddlewareConfig struct {
 	// CookieName, when set, also accepts the token from this cookie. A
 	// request that carries both a bearer header and the cookie with
-	// different tokens is rejected as invalid_request. Empty means the
-	// header only.
+	// different tokens, or two cookies of this name with different tokens,
+	// is rejected as invalid_request. Empty means the header only.
 	CookieName string
 	// Realm is the realm of WWW-Authenticate challenges. Empty means none.
 	Realm string
@@ -50,7 +51,12 @@ func NewContext(ctx context.Context, claims *Claims) context.Context {
 
 // errCredentialsConflict reports a header token and a cookie token that
 // differ. A request must not be able to present two identities.
-var errCredentialsConflict = errors.New("jwtutil: Authorization header and cookie carry different tokens")
+var errCredentialsConflict = errors.New("jwtutil: Authorization header and cookies carry different tokens")
+
+// errMalformedCookie reports a token cookie that is not a bearer token. It
+// wraps bearer.ErrMalformed so ErrorHandler receives the same class of error as
+// for a malformed header, while the challenge names the cookie.
+var errMalformedCookie = fmt.Errorf("%w: token cookie", bearer.ErrMalformed)
 
 // Middleware returns middleware that verifies the request's bearer token
 // and stores its claims in the request context, where [FromContext] finds
@@ -59,9 +65,13 @@ var errCredentialsConflict = errors.New("jwtutil: Authorization header and cooki
 // rejected token 401 invalid_token, and a key source failure 503. Responses
 // never contain the internal error text.
 func (v *Verifier) Middleware(cfg MiddlewareConfig) func(http.Handler) http.Handler {
-	fail := func(w http.ResponseWriter, r *http.Request, err error) {
+	fail := func(w http.ResponseWriter, r *http.Request, err error, token string) {
 		if cfg.Logger != nil {
-			cfg.Logger.DebugContext(r.Context(), "jwtutil: request rejected", "error", err.Error())
+			attrs := []any{"error", err.Error()}
+			if token != "" {
+				attrs = append(attrs, "token_sha256", tokenID(token))
+			}
+			cfg.Logger.DebugContext(r.Context(), "jwtutil: request rejected", attrs...)
 		}
 		if cfg.ErrorHandler != nil {
 			cfg.ErrorHandler(w, r, err)
@@ -73,15 +83,12 @@ func (v *Verifier) Middleware(cfg MiddlewareConfig) func(http.Handler) http.Hand
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			token, err := tokenFromRequest(r, cfg.CookieName)
 			if err != nil {
-				fail(w, r, err)
+				fail(w, r, err, "")
 				return
 			}
 			claims, err := v.Verify(r.Context(), token)
 			if err != nil {
-				if cfg.Logger != nil {
-					cfg.Logger.DebugContext(r.Context(), "jwtutil: token rejected", "token_sha256", tokenID(token))
-				}
-				fail(w, r, err)
+				fail(w, r, err, token)
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), claims)))
@@ -100,20 +107,34 @@ func tokenFromRequest(r *http.Request, cookieName string) (string, error) {
 	if err != nil && !errors.Is(err, bearer.ErrNoCredentials) && !errors.Is(err, bearer.ErrNotBearer) {
 		return "", err
 	}
-	cookie, cerr := r.Cookie(cookieName)
-	if cerr != nil || cookie.Value == "" {
+
+	// Every cookie of that name is read, not just the first: a sibling
+	// subdomain can plant a second cookie with the same name, and which one
+	// the browser sends first is not a choice the server should inherit.
+	value := ""
+	for _, c := range r.CookiesNamed(cookieName) {
+		switch {
+		case c.Value == "":
+		case value == "":
+			value = c.Value
+		case value != c.Value:
+			return "", errCredentialsConflict
+		}
+	}
+
+	if value == "" {
 		if fromHeader {
 			return token, nil
 		}
 		return "", bearer.ErrNoCredentials
 	}
-	if !bearer.ValidToken(cookie.Value) {
-		return "", bearer.ErrMalformed
+	if !bearer.ValidToken(value) {
+		return "", errMalformedCookie
 	}
-	if fromHeader && token != cookie.Value {
+	if fromHeader && token != value {
 		return "", errCredentialsConflict
 	}
-	return cookie.Value, nil
+	return value, nil
 }
 
 // writeError writes the RFC 6750 response that err calls for.
@@ -124,7 +145,9 @@ func writeError(w http.ResponseWriter, realm string, err error) {
 		bearer.WriteUnavailable(w)
 		return
 	case errors.Is(err, errCredentialsConflict):
-		c = bearer.Challenge{Error: bearer.CodeInvalidRequest, Description: "conflicting credentials in header and cookie"}
+		c = bearer.Challenge{Error: bearer.CodeInvalidRequest, Description: "the request carries conflicting bearer tokens"}
+	case errors.Is(err, errMalformedCookie):
+		c = bearer.Challenge{Error: bearer.CodeInvalidRequest, Description: "malformed token cookie"}
 	case errors.Is(err, bearer.ErrNoCredentials), errors.Is(err, bearer.ErrNotBearer),
 		errors.Is(err, bearer.ErrMultipleHeaders), errors.Is(err, bearer.ErrMalformed):
 		c = bearer.ChallengeFor(err)

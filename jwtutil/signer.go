@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
@@ -107,7 +109,9 @@ var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jt
 // "iss", "aud", "iat", "exp" and a random 128-bit "jti" when claims lacks
 // them. A value the caller sets wins, and a registered claim set to nil is
 // left out. time.Time values of "exp", "nbf" and "iat" are written as
-// NumericDate seconds. claims itself is not modified.
+// NumericDate seconds. A registered claim of another JSON type than RFC 7519
+// gives it, such as a string "exp" or a numeric "aud", is an error, because
+// no strict verifier would accept the token. claims itself is not modified.
 func (s *Signer) Sign(claims map[string]any) (string, error) {
 	return s.SignWithType(s.typ, claims)
 }
@@ -194,10 +198,15 @@ func (s *Signer) payload(claims map[string]any) ([]byte, error) {
 		switch t := v.(type) {
 		case nil:
 			delete(out, name)
+			continue
 		case time.Time:
 			if name == "exp" || name == "nbf" || name == "iat" {
 				out[name] = t.Unix()
+				continue
 			}
+		}
+		if !registeredType(name, v) {
+			return nil, registeredTypeError(name, v)
 		}
 	}
 
@@ -206,6 +215,53 @@ func (s *Signer) payload(claims map[string]any) ([]byte, error) {
 		return nil, fmt.Errorf("jwtutil: encode claims: %w", err)
 	}
 	return payload, nil
+}
+
+// registeredType reports whether v has the JSON type RFC 7519 gives the
+// registered claim name, so that Sign never issues a token that a strict
+// verifier, this package's included, must reject.
+func registeredType(name string, v any) bool {
+	switch name {
+	case "iss", "sub", "jti":
+		_, ok := v.(string)
+		return ok
+	case "aud":
+		switch t := v.(type) {
+		case string, []string:
+			return true
+		case []any:
+			for _, e := range t {
+				if _, ok := e.(string); !ok {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+	// "exp", "nbf" and "iat": a NumericDate.
+	switch t := v.(type) {
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return true
+	case float64:
+		return !math.IsNaN(t) && !math.IsInf(t, 0)
+	case float32:
+		return !math.IsNaN(float64(t)) && !math.IsInf(float64(t), 0)
+	case json.Number:
+		_, err := strconv.ParseFloat(string(t), 64)
+		return err == nil
+	}
+	return false
+}
+
+func registeredTypeError(name string, v any) error {
+	switch name {
+	case "iss", "sub", "jti":
+		return fmt.Errorf("jwtutil: claim %q is a %T: pass a string, or nil to leave it out", name, v)
+	case "aud":
+		return fmt.Errorf("jwtutil: claim \"aud\" is a %T: pass a string or a []string, or nil to leave it out", v)
+	}
+	return fmt.Errorf("jwtutil: claim %q is a %T: pass a time.Time or a finite number of seconds since the epoch, or nil to leave it out", name, v)
 }
 
 // signingKey checks that k is private key material fit for signing and
