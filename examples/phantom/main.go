@@ -5,10 +5,15 @@
 // then counts the introspection calls that N requests cost with and
 // without the gateway's cache. It exits non-zero if any outcome differs
 // from the expected one.
+//
+// With -redis ADDR, revocations travel over Redis pub/sub at ADDR instead
+// of an in-process bus, and a second gateway shows that one revocation
+// reaches every gateway subscribed to the channel.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +23,7 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tokenpattern/tokenpattern/jwks"
 	"github.com/tokenpattern/tokenpattern/jwtutil"
@@ -34,7 +40,9 @@ const (
 )
 
 func main() {
-	if err := run(); err != nil {
+	redisAddr := flag.String("redis", "", "host:port of a Redis server; when set, revocations travel over Redis pub/sub to two gateways")
+	flag.Parse()
+	if err := run(*redisAddr); err != nil {
 		fmt.Fprintln(os.Stderr, "phantom example:", err)
 		os.Exit(1)
 	}
@@ -52,7 +60,7 @@ func serve(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-func run() error {
+func run(redisAddr string) error {
 	ctx := context.Background()
 
 	// Auth server.
@@ -80,7 +88,15 @@ func run() error {
 	}
 	gw.AllowJWT = true
 	gw.RevokeAny = true
-	bus := phantom.NewLocalBus()
+	var bus phantom.RevocationBus = phantom.NewLocalBus()
+	var shared *sharedRevocation
+	if redisAddr != "" {
+		if shared, err = newSharedRevocation(ctx, redisAddr); err != nil {
+			return err
+		}
+		defer shared.Close()
+		bus = shared.publisher
+	}
 	server, err := phantom.NewServer(phantom.ServerConfig{
 		Sessions: sessions, Clients: []phantom.RegisteredClient{gw}, Minter: minter, Bus: bus,
 	})
@@ -135,7 +151,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	gateway, err := phantom.NewGateway(phantom.GatewayConfig{Client: client, Bus: bus})
+	gatewayBus := bus
+	if shared != nil {
+		if gatewayBus, err = shared.gatewayBus(); err != nil {
+			return err
+		}
+	}
+	gateway, err := phantom.NewGateway(phantom.GatewayConfig{Client: client, Bus: gatewayBus})
 	if err != nil {
 		return err
 	}
@@ -153,6 +175,28 @@ func run() error {
 		return err
 	}
 	defer stopGateway()
+
+	// With -redis, a second gateway subscribes to the same channel.
+	var gateway2 *phantom.Gateway
+	var gateway2URL string
+	if shared != nil {
+		bus2, err := shared.gatewayBus()
+		if err != nil {
+			return err
+		}
+		if gateway2, err = phantom.NewGateway(phantom.GatewayConfig{Client: client, Bus: bus2}); err != nil {
+			return err
+		}
+		defer gateway2.Close()
+		var stopGateway2 func()
+		if gateway2URL, stopGateway2, err = serve(gateway2.Middleware("orders")(proxyTo(ordersURL))); err != nil {
+			return err
+		}
+		defer stopGateway2()
+		if err := shared.waitSubscribed(ctx); err != nil {
+			return err
+		}
+	}
 
 	// The client logs in and receives only the opaque token.
 	token, _, err := sessions.Issue(ctx, "alice", map[string]string{"scope": "orders profile", "name": "Alice"})
@@ -216,7 +260,14 @@ func run() error {
 		return fmt.Errorf("unexpected introspection counts %d and %d", withCache, withoutCache)
 	}
 
+	if gateway2 != nil {
+		if err := expectStatus(2, gateway2URL, "/orders", token, http.StatusOK); err != nil {
+			return err
+		}
+	}
+
 	// Revoke at the auth server; the gateway's cache hears of it at once.
+	revokeStart := time.Now()
 	form := url.Values{"token": {token}}
 	req, err := http.NewRequest(http.MethodPost, authURL+"/revoke", strings.NewReader(form.Encode()))
 	if err != nil {
@@ -230,6 +281,14 @@ func run() error {
 	}
 	resp.Body.Close()
 	fmt.Println("revocation endpoint answered", resp.StatusCode)
+	if gateway2 != nil {
+		if err := shared.waitEvicted(revokeStart, gateway, gateway2); err != nil {
+			return err
+		}
+		if err := expectStatus(2, gateway2URL, "/orders", token, http.StatusUnauthorized); err != nil {
+			return err
+		}
+	}
 	if err := expect("/orders", http.StatusUnauthorized); err != nil {
 		return err
 	}
