@@ -43,11 +43,11 @@
 //
 // # Choosing
 //
-//	pattern      client holds   verified where        revoked                 a stolen token gives
-//	session      opaque ID      auth server / store   at once                 access until revoked
-//	JWT          signed claims  each service, locally at expiry               access and the claims
-//	phantom      opaque ID      gateway, then locally at once (with events)   access until revoked
-//	transaction  nothing new    each service, locally single use, seconds     one operation, once
+//	pattern      client holds   verified where                 revoked                 a stolen token gives
+//	session      opaque token   store, on every request        at once                 access until revoked
+//	JWT          signed JWT     each service, locally          not before exp          access and readable claims
+//	phantom      opaque token   gateway, then services (JWT)   at once, by event       access until revoked
+//	transaction  opaque token   each service, per operation    seconds, single use     one operation, once
 //
 // Every package offers net/http middleware of the form
 // func(http.Handler) http.Handler, a FromContext accessor for what it
