@@ -2,8 +2,11 @@ package phantom
 
 import (
 	"container/list"
+	"context"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +50,9 @@ type CacheConfig struct {
 // entries live until the earliest of the JWT's expiry (minus ExpiryMargin),
 // the opaque token's expiry and MaxTTL; negative entries live NegativeTTL.
 // Concurrent misses for one token share one introspection call. A Cache is
-// safe for concurrent use and may be shared by several gateways.
+// safe for concurrent use and may be shared by several gateways that use
+// the same [Client]; answers checked by one Client (its Audience, its
+// Verifier) must not serve another.
 type Cache struct {
 	maxEntries int
 	maxTTL     time.Duration
@@ -59,6 +64,7 @@ type Cache struct {
 	group singleflight.Group
 
 	mu      sync.Mutex
+	owner   *Client // the Client whose answers the cache holds
 	lru     *list.List // of *cacheEntry, most recently used first
 	items   map[[32]byte]*list.Element
 	flights map[[32]byte]*flight
@@ -205,6 +211,71 @@ func (c *Cache) Stats() CacheStats {
 		Evicted:         c.evicted.Load(),
 		Resets:          c.resets.Load(),
 		RevokedInFlight: c.rejected.Load(),
+	}
+}
+
+// bind ties the cache to client, so that answers one Client checked never
+// serve a gateway or validator whose Client checks differently.
+func (c *Cache) bind(client *Client) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.owner != nil && c.owner != client {
+		return errors.New("phantom: the Cache already serves another Client; give each Client its own Cache")
+	}
+	c.owner = client
+	return nil
+}
+
+// lookupSource says where exchange found its answer.
+type lookupSource int
+
+const (
+	fromPositive lookupSource = iota // a positive cache entry
+	fromNegative                     // a negative cache entry
+	fromCall                         // this caller's introspection call
+	fromShared                       // another caller's call for the same token
+	fromAbandoned                    // none: ctx ended while waiting
+)
+
+// exchange returns the answer for token from the cache or, on a miss,
+// from fetch, which runs once for all concurrent misses of one token. The
+// call serves every waiter, so it runs on a context that the first
+// caller's cancellation does not end; fetch must bound it itself.
+func (c *Cache) exchange(ctx context.Context, token string, fetch func(context.Context, string, url.Values) (*Introspection, error)) (*Introspection, lookupSource, error) {
+	digest := bearer.Digest(token)
+	if in, found := c.lookup(digest); found {
+		if in == nil {
+			return nil, fromNegative, inactive("token recently reported inactive")
+		}
+		return in, fromPositive, nil
+	}
+	leader := false
+	ch := c.group.DoChan(string(digest[:]), func() (any, error) {
+		leader = true
+		// A call for this token may have finished between the lookup above
+		// and joining the group.
+		if in, found := c.lookup(digest); found {
+			if in == nil {
+				return nil, inactive("token recently reported inactive")
+			}
+			return in, nil
+		}
+		f := c.beginFlight(digest)
+		in, err := fetch(context.WithoutCancel(ctx), token, nil)
+		return c.endFlight(digest, f, in, err)
+	})
+	select {
+	case res := <-ch:
+		src := fromShared
+		if leader {
+			src = fromCall
+		}
+		if res.Err != nil {
+			return nil, src, res.Err
+		}
+		return res.Val.(*Introspection), src, nil
+	case <-ctx.Done():
+		return nil, fromAbandoned, ctx.Err()
 	}
 }
 

@@ -416,6 +416,17 @@ func (c *Client) verifyJWT(ctx context.Context, in *Introspection) error {
 		in.JWT = ""
 		return unavailable(http.StatusOK, "jwt member failed verification", err)
 	}
+	// The JWT speaks for the token the answer describes: a different
+	// subject, or a lifetime past the token's, means the auth server mixed
+	// up sessions or its minter ignored the session's end.
+	if in.Subject != "" && claims.Subject != in.Subject {
+		in.JWT = ""
+		return unavailable(http.StatusOK, `jwt "sub" differs from the answer's "sub"`, nil)
+	}
+	if !in.ExpiresAt.IsZero() && (claims.ExpiresAt.IsZero() || claims.ExpiresAt.After(in.ExpiresAt)) {
+		in.JWT = ""
+		return unavailable(http.StatusOK, `jwt "exp" is later than the answer's "exp"`, nil)
+	}
 	in.JWTClaims = claims
 	in.jwtExpiresAt = claims.ExpiresAt
 	return nil

@@ -118,6 +118,9 @@ func NewGateway(cfg GatewayConfig) (*Gateway, error) {
 		g.forwardHeader = "Authorization"
 	}
 	g.forwardHeader = textproto.CanonicalMIMEHeaderKey(g.forwardHeader)
+	if err := g.cache.bind(cfg.Client); err != nil {
+		return nil, err
+	}
 	if cfg.Bus != nil {
 		g.unsubscribe = g.cache.Subscribe(cfg.Bus)
 	}
@@ -246,62 +249,62 @@ func (g *Gateway) token(r *http.Request) (string, error) {
 // Exchange returns the introspection answer for token, from the cache
 // when possible. It is what Middleware calls; use it directly to protect
 // something other than an http.Handler. Errors are those of
-// [Client.Introspect], plus the context's error when ctx ends while
-// waiting for another request's call.
+// [Client.Introspect], plus ErrUnavailable for an active answer without a
+// JWT, and the context's error when ctx ends while waiting for another
+// request's call.
 func (g *Gateway) Exchange(ctx context.Context, token string, params url.Values) (*Introspection, error) {
+	if len(params) > 0 {
+		return g.exchangeWithParams(ctx, token, params)
+	}
+	in, src, err := g.cache.exchange(ctx, token, g.fetch)
+	g.count(src)
+	return in, err
+}
+
+// fetch is the gateway's introspection call: an active answer must carry
+// a verified JWT, because the upstream expects one in place of the opaque
+// token.
+func (g *Gateway) fetch(ctx context.Context, token string, params url.Values) (*Introspection, error) {
+	g.introspections.Add(1)
+	in, err := g.client.Introspect(ctx, token, params)
+	if err == nil && in.JWT == "" {
+		err = unavailable(http.StatusOK, `active answer without a "jwt" member; register the gateway with AllowJWT`, nil)
+		if g.logger != nil {
+			g.logger.Warn("phantom: token exchange failed", "error", err.Error())
+		}
+		return nil, err
+	}
+	return in, err
+}
+
+// exchangeWithParams serves a request with exchange parameters. Each
+// transaction needs its own JWT, so the call is neither cached nor shared;
+// only an inactive answer is remembered.
+func (g *Gateway) exchangeWithParams(ctx context.Context, token string, params url.Values) (*Introspection, error) {
 	digest := bearer.Digest(token)
-	if in, found := g.cache.lookup(digest); found {
-		if in == nil {
-			g.negativeHits.Add(1)
-			return nil, inactive("token recently reported inactive")
-		}
-		if len(params) == 0 {
-			g.hits.Add(1)
-			return in, nil
-		}
+	if in, found := g.cache.lookup(digest); found && in == nil {
+		g.negativeHits.Add(1)
+		return nil, inactive("token recently reported inactive")
 	}
 	g.misses.Add(1)
-
-	if len(params) > 0 {
-		// Each transaction needs its own JWT, so this call is neither cached
-		// nor shared; only its inactive answer is remembered.
-		g.introspections.Add(1)
-		in, err := g.client.Introspect(ctx, token, params)
-		if isInactive(err) {
-			g.cache.putNegative(digest)
-		}
-		return in, err
+	in, err := g.fetch(ctx, token, params)
+	if isInactive(err) {
+		g.cache.putNegative(digest)
 	}
+	return in, err
+}
 
-	leader := false
-	ch := g.cache.group.DoChan(string(digest[:]), func() (any, error) {
-		leader = true
-		// A call for this token may have finished between the lookup above
-		// and joining the group.
-		if in, found := g.cache.lookup(digest); found {
-			if in == nil {
-				return nil, inactive("token recently reported inactive")
-			}
-			return in, nil
-		}
-		f := g.cache.beginFlight(digest)
-		g.introspections.Add(1)
-		// The call serves every waiter, so it must not end when the first
-		// caller goes away; the client's Timeout still bounds it.
-		in, err := g.client.Introspect(context.WithoutCancel(ctx), token, nil)
-		return g.cache.endFlight(digest, f, in, err)
-	})
-	select {
-	case res := <-ch:
-		if !leader {
-			g.coalesced.Add(1)
-		}
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*Introspection), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+func (g *Gateway) count(src lookupSource) {
+	switch src {
+	case fromPositive:
+		g.hits.Add(1)
+	case fromNegative:
+		g.negativeHits.Add(1)
+	case fromCall, fromAbandoned:
+		g.misses.Add(1)
+	case fromShared:
+		g.misses.Add(1)
+		g.coalesced.Add(1)
 	}
 }
 
@@ -310,6 +313,10 @@ func (g *Gateway) Exchange(ctx context.Context, token string, params url.Values)
 func (g *Gateway) forwardRequest(r *http.Request, in *Introspection) *http.Request {
 	out := r.WithContext(NewContext(r.Context(), in))
 	h := r.Header.Clone()
+	dropLookalikes(h, g.forwardHeader)
+	if g.forwardHeader != "Authorization" {
+		dropLookalikes(h, "Authorization")
+	}
 	if g.forwardHeader == "Authorization" {
 		h.Set("Authorization", "Bearer "+in.JWT)
 	} else {
@@ -321,6 +328,24 @@ func (g *Gateway) forwardRequest(r *http.Request, in *Introspection) *http.Reque
 	}
 	out.Header = h
 	return out
+}
+
+// dropLookalikes removes every header that an upstream could read as
+// name: a client must not be able to send its own JWT. Besides name itself
+// that covers keys in another case (set on the map directly) and
+// underscore spellings, which CGI-style stacks fold into the same
+// variable as the hyphenated name.
+func dropLookalikes(h http.Header, name string) {
+	want := headerFold(name)
+	for k := range h {
+		if headerFold(k) == want {
+			delete(h, k)
+		}
+	}
+}
+
+func headerFold(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
 }
 
 // stripCookie removes every cookie called name from h's Cookie headers and
