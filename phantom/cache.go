@@ -64,7 +64,7 @@ type Cache struct {
 	group singleflight.Group
 
 	mu      sync.Mutex
-	owner   *Client // the Client whose answers the cache holds
+	owner   *Client    // the Client whose answers the cache holds
 	lru     *list.List // of *cacheEntry, most recently used first
 	items   map[[32]byte]*list.Element
 	flights map[[32]byte]*flight
@@ -230,11 +230,11 @@ func (c *Cache) bind(client *Client) error {
 type lookupSource int
 
 const (
-	fromPositive lookupSource = iota // a positive cache entry
-	fromNegative                     // a negative cache entry
-	fromCall                         // this caller's introspection call
-	fromShared                       // another caller's call for the same token
-	fromAbandoned                    // none: ctx ended while waiting
+	fromPositive  lookupSource = iota // a positive cache entry
+	fromNegative                      // a negative cache entry
+	fromCall                          // this caller's introspection call
+	fromShared                        // another caller's call for the same token
+	fromAbandoned                     // none: ctx ended while waiting
 )
 
 // exchange returns the answer for token from the cache or, on a miss,
