@@ -10,6 +10,8 @@
 // minted by a [Minter] for clients with AllowJWT (never outliving the
 // opaque token), signs RFC 9701 answers on request, and an RFC 7009
 // revocation handler that publishes each revocation on a [RevocationBus].
+// A [RouteMinter] lets one endpoint mint identity JWTs and, for requests
+// that carry "operation", transaction tokens.
 //
 // The gateway side is a [Gateway]: middleware that takes the opaque token
 // from "Authorization: Bearer" or a cookie, exchanges it through a
@@ -19,7 +21,9 @@
 // one call, remembers inactive tokens briefly, and evicts a token at once
 // when the bus reports its revocation. An inactive token gets 401; an auth
 // server that is down, slow, broken or rejects the gateway gets 503.
-// [Validator] offers plain introspection to session.Middleware.
+// [Validator] offers plain introspection to session.Middleware: one call
+// per request from [NewValidator], or a short cache that the bus still
+// evicts at once from [NewCachedValidator].
 //
 // Switches that weaken the defaults: ClientConfig.InsecureAllowHTTP (plain
 // http to a non-loopback auth server) and ClientConfig.AllowScopeArray

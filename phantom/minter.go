@@ -163,3 +163,59 @@ func unverifiedExpiry(jwt string) (int64, error) {
 	}
 	return int64(f), nil
 }
+
+// RouteMinter lets one introspection endpoint mint several kinds of JWT:
+// a request whose form carries a parameter named in ByParam goes to that
+// parameter's Minter, any other request to Default. A transaction-token
+// issuer under "operation" next to a JWTMinter as Default is the usual
+// pair:
+//
+//	minter := &phantom.RouteMinter{
+//		Default: identityMinter,
+//		ByParam: map[string]phantom.Minter{"operation": txnIssuer},
+//	}
+//
+// The chosen Minter receives every parameter, including the one that
+// chose it. A request that carries two routing parameters gets 400
+// invalid_request rather than a guess.
+type RouteMinter struct {
+	// Default mints for requests that carry no routing parameter. Default
+	// nil: such requests get 400 invalid_request naming the parameters.
+	Default Minter
+	// ByParam maps a form parameter name to the Minter for requests that
+	// carry it with a non-empty value. Default nil: every request goes to
+	// Default.
+	ByParam map[string]Minter
+}
+
+// MintJWT implements [Minter] by handing the request to the Minter its
+// parameters select.
+func (m *RouteMinter) MintJWT(ctx context.Context, s *session.Session, clientID string, params url.Values) (string, error) {
+	var chosen Minter
+	var names []string
+	for name, mm := range m.ByParam {
+		if params.Get(name) == "" {
+			continue
+		}
+		names = append(names, name)
+		chosen = mm
+	}
+	sort.Strings(names)
+	switch {
+	case len(names) > 1:
+		return "", &OAuthError{Code: "invalid_request", Description: "parameters " + strings.Join(names, " and ") + " cannot be combined"}
+	case len(names) == 1 && chosen == nil:
+		return "", fmt.Errorf("phantom: RouteMinter.ByParam[%q] is nil", names[0])
+	case len(names) == 1:
+		return chosen.MintJWT(ctx, s, clientID, params)
+	case m.Default == nil:
+		routes := make([]string, 0, len(m.ByParam))
+		for name := range m.ByParam {
+			routes = append(routes, name)
+		}
+		sort.Strings(routes)
+		return "", &OAuthError{Code: "invalid_request", Description: "missing parameter; send one of " + strings.Join(routes, ", ")}
+	default:
+		return m.Default.MintJWT(ctx, s, clientID, params)
+	}
+}
