@@ -43,10 +43,11 @@ type authCounters struct {
 	login, introspect, exchange, revoke, jwks atomic.Int64
 }
 
-// checks returns the calls that services and the gateway make to validate
-// or exchange tokens: the cost each pattern puts on the auth server.
+// checks returns the calls that services and the gateway make to the auth
+// server: introspections, exchanges and JWKS fetches. Logins and
+// revocations come from the client and are not counted.
 func (c *authCounters) checks() int64 {
-	return c.introspect.Load() + c.exchange.Load()
+	return c.introspect.Load() + c.exchange.Load() + c.jwks.Load()
 }
 
 // count wraps h so that every request increments n.
@@ -88,12 +89,13 @@ func (t *topology) Close() {
 // startTopology starts the auth server, the gateway, the profile service
 // and the payment service, each a real http.Server on 127.0.0.1 with an
 // ephemeral port, wired through the library's public API.
-func startTopology(ctx context.Context) (top *topology, err error) {
-	top = &topology{counts: &authCounters{}, trace: newTracer()}
+func startTopology(ctx context.Context) (_ *topology, err error) {
+	// The deferred Close uses this variable, not the named result, which
+	// every "return nil, err" sets to nil before deferred calls run.
+	top := &topology{counts: &authCounters{}, trace: newTracer()}
 	defer func() {
 		if err != nil {
 			top.Close()
-			top = nil
 		}
 	}()
 
@@ -102,11 +104,12 @@ func startTopology(ctx context.Context) (top *topology, err error) {
 	for i := range lns {
 		lns[i], err = net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			for _, ln := range lns[:i] {
-				ln.Close()
-			}
 			return nil, fmt.Errorf("listening on loopback: %w", err)
 		}
+		// Until serve takes it over, Close closes the listener for the
+		// error returns below. Closing it again after Shutdown does no harm.
+		ln := lns[i]
+		top.closers = append(top.closers, func() { _ = ln.Close() })
 	}
 	names := []string{"auth", "gateway", "profile", "payment"}
 	urls := []*string{&top.AuthURL, &top.GatewayURL, &top.ProfileURL, &top.PaymentURL}

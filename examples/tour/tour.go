@@ -42,16 +42,22 @@ type PatternResult struct {
 	// Requests counts the requests made with one token before revocation,
 	// and OK those that returned 200.
 	Requests, OK int
-	// AuthCalls counts the validation and exchange calls that services and
-	// the gateway made to the auth server for those requests.
+	// AuthCalls counts the introspection, exchange and JWKS calls that
+	// services and the gateway made to the auth server for those requests.
 	AuthCalls int64
-	// ClientTokenBytes and ServiceTokenBytes are the sizes of the tokens
-	// the client holds and the services receive.
-	ClientTokenBytes, ServiceTokenBytes int
+	// ClientTokenBytes is the size of the token the client holds.
+	ClientTokenBytes int
+	// ServiceTokens are the tokens a service received with one request,
+	// from its Authorization and Txn-Token headers as sent, and
+	// ServiceTokenBytes their total size.
+	ServiceTokens     []string
+	ServiceTokenBytes int
 	// RevokeStatus is the status of the revocation, and AfterRevokeStatus
 	// the status of the next request with the token.
 	RevokeStatus, AfterRevokeStatus int
-	// RevocationDelay and Leak are the summary table's last two columns.
+	// RevocationDelay and Leak are the summary table's last two columns:
+	// how soon a revoked client token fails, and what a leaked client
+	// token allows.
 	RevocationDelay, Leak string
 }
 
@@ -71,6 +77,11 @@ type Result struct {
 	// IdentityJWTBytes is the JWT the gateway forwards in chapter 3, and
 	// TxnTokenBytes the transaction token it forwards in chapter 4.
 	IdentityJWTBytes, TxnTokenBytes int
+	// JWTLifetime, InnerJWTLifetime and TxnLifetime are the lifetimes
+	// (exp - iat) of the login JWT of chapter 2, the JWT the gateway
+	// forwards in chapter 3 and the transaction token of chapter 4: how
+	// long a leaked one stays usable.
+	JWTLifetime, InnerJWTLifetime, TxnLifetime time.Duration
 	// Statuses of chapter 4: the payment through the gateway, then the
 	// captured transaction token sent to the profile service's
 	// profile_update route and its identity route, with a body amount of
@@ -145,8 +156,9 @@ func (t *tour) intro() {
 	t.printf("  %-8s %s  httputil.ReverseProxy + phantom.Gateway\n", "gateway", top.GatewayURL)
 	t.printf("  %-8s %s  session, JWT and transaction-token routes\n", "profile", top.ProfileURL)
 	t.printf("  %-8s %s  txntoken.Require(\"payment_initiate\")\n", "payment", top.PaymentURL)
-	t.printf("  gateway, profile and payment fetched the JWKS at startup (%d auth-server calls)\n", top.counts.jwks.Load())
-	t.printf("  \"auth calls\" are requests from services and the gateway to the auth server\n")
+	t.printf("  gateway, profile and payment fetched the JWKS (the auth server's public keys) at startup\n")
+	t.printf("  \"auth calls\": requests from services and the gateway to the auth server (introspection,\n")
+	t.printf("  which asks whether a token is valid, token exchange, JWKS); logins and revocations not counted\n")
 }
 
 func (t *tour) chapter(title, subtitle string) {
@@ -337,7 +349,7 @@ func (t *tour) chapterSession() {
 	res.Name = "session ID"
 	t.chapter("1. Session ID", "opaque token, checked at the auth server on every call")
 	token := t.login("/login", "opaque token")
-	res.ClientTokenBytes, res.ServiceTokenBytes = len(token), len(token)
+	res.ClientTokenBytes = len(token)
 
 	call := func() request {
 		return request{as: t.client, method: http.MethodGet, url: t.top.ProfileURL + "/session/profile", bearer: token}
@@ -346,14 +358,17 @@ func (t *tour) chapterSession() {
 	note := t.checks()
 	printed := 3
 	for range printed {
-		if status, _, _ := t.step("session ID: profile call", call(), http.StatusOK, note); status == http.StatusOK {
+		status, _, hops := t.step("session ID: profile call", call(), http.StatusOK, note)
+		if status == http.StatusOK {
 			res.OK++
 		}
+		recordServiceTokens(res, hops)
 	}
 	res.OK += t.repeat("session ID: profile calls", t.opts.requests-printed, call)
 	res.Requests = t.opts.requests
 	res.AuthCalls = t.top.counts.checks() - base
-	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-printed, res.Requests, note(nil))
+	t.printf("   ... %d more calls like these: %d requests, %s: the auth server is in every request's path\n",
+		t.opts.requests-printed, res.Requests, note(nil))
 	t.expect("session ID: profile calls returning 200", res.OK, res.Requests)
 	t.expect("session ID: auth calls for the profile calls", int(res.AuthCalls), res.Requests)
 
@@ -366,6 +381,49 @@ func (t *tour) chapterSession() {
 	res.Leak = "every call until revoked"
 }
 
+// recordServiceTokens sets the service-side fields of res from the hop of
+// hops that reached the profile or payment service, if any.
+func recordServiceTokens(res *PatternResult, hops []hop) {
+	for _, h := range hops {
+		if h.To != "profile" && h.To != "payment" {
+			continue
+		}
+		res.ServiceTokens = tokensIn(h.Header)
+		res.ServiceTokenBytes = 0
+		for _, tok := range res.ServiceTokens {
+			res.ServiceTokenBytes += len(tok)
+		}
+	}
+}
+
+// lifetime returns exp - iat of a JWT, read without a key, or 0.
+func lifetime(token string) time.Duration {
+	_, claims, err := jwtutil.InspectUnverified(token)
+	if err != nil {
+		return 0
+	}
+	exp, ok1 := claims["exp"].(json.Number)
+	iat, ok2 := claims["iat"].(json.Number)
+	if !ok1 || !ok2 {
+		return 0
+	}
+	e, err1 := exp.Int64()
+	i, err2 := iat.Int64()
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(e-i) * time.Second
+}
+
+// short formats d as "5m" rather than "5m0s".
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
+}
+
 // chapterJWT: the profile service verifies the JWT locally, so the auth
 // server is never asked, and nothing can be revoked before "exp".
 func (t *tour) chapterJWT() {
@@ -373,19 +431,14 @@ func (t *tour) chapterJWT() {
 	res.Name = "JWT"
 	t.chapter("2. JWT", "signed token, verified locally with the JWKS")
 	token := t.login("/login/jwt", "signed JWT")
-	res.ClientTokenBytes, res.ServiceTokenBytes = len(token), len(token)
+	res.ClientTokenBytes = len(token)
+	t.res.JWTLifetime = lifetime(token)
 
 	_, payload, err := jwtutil.InspectUnverified(token)
 	if err != nil {
 		t.fail("JWT: decoding the payload without a key: %v", err)
 	}
 	t.res.JWTPayload = payload
-	var expiresIn time.Duration
-	if exp, ok := payload["exp"].(json.Number); ok {
-		if sec, err := exp.Int64(); err == nil {
-			expiresIn = time.Until(time.Unix(sec, 0)).Round(time.Minute)
-		}
-	}
 	t.printf("   anyone holding it reads the payload, no key needed: sub=%v name=%v scope=%q\n",
 		payload["sub"], payload["name"], payload["scope"])
 	if payload["sub"] != "alice" {
@@ -399,9 +452,11 @@ func (t *tour) chapterJWT() {
 	note := t.checks()
 	printed := 3
 	for range printed {
-		if status, _, _ := t.step("JWT: profile call", call(), http.StatusOK, note); status == http.StatusOK {
+		status, _, hops := t.step("JWT: profile call", call(), http.StatusOK, note)
+		if status == http.StatusOK {
 			res.OK++
 		}
+		recordServiceTokens(res, hops)
 	}
 	res.OK += t.repeat("JWT: profile calls", t.opts.requests-printed, call)
 	res.Requests = t.opts.requests
@@ -413,8 +468,8 @@ func (t *tour) chapterJWT() {
 	res.RevokeStatus = t.revoke(token, "nothing to revoke: the auth server keeps no state for a JWT")
 	res.AfterRevokeStatus, _, _ = t.step("JWT: profile call after revocation", call(), http.StatusOK,
 		func([]byte) string { return "still accepted until exp" })
-	res.RevocationDelay = fmt.Sprintf("until exp (%v)", expiresIn)
-	res.Leak = "every call until exp"
+	res.RevocationDelay = fmt.Sprintf("until exp (%s)", short(t.res.JWTLifetime))
+	res.Leak = fmt.Sprintf("every call until exp (%s)", short(t.res.JWTLifetime))
 }
 
 // chapterPhantom: the gateway exchanges the opaque token once, caches the
@@ -443,11 +498,7 @@ func (t *tour) chapterPhantom() {
 		if status == http.StatusOK {
 			res.OK++
 		}
-		for _, h := range hops {
-			if h.From == "gateway" && h.To == "profile" {
-				res.ServiceTokenBytes = len(h.Token)
-			}
-		}
+		recordServiceTokens(res, hops)
 	}
 	res.OK += t.repeat("phantom: profile calls", t.opts.requests-printed, call)
 	res.Requests = t.opts.requests
@@ -461,9 +512,9 @@ func (t *tour) chapterPhantom() {
 	t.expect("phantom: auth calls for the profile calls", int(res.AuthCalls), 1)
 	t.expect("phantom: gateway introspections", int(t.res.GatewayIntrospections), 1)
 	t.expect("phantom: gateway cache hits", int(t.res.GatewayCacheHits), res.Requests-1)
-	if res.ServiceTokenBytes <= res.ClientTokenBytes {
-		t.fail("phantom: the profile service saw %d token bytes, expected a JWT longer than the %d-byte opaque token",
-			res.ServiceTokenBytes, res.ClientTokenBytes)
+	t.expectOnlyJWT("phantom", res, token)
+	if len(res.ServiceTokens) == 1 {
+		t.res.InnerJWTLifetime = lifetime(res.ServiceTokens[0])
 	}
 
 	res.RevokeStatus = t.revoke(token, "revocation event evicts the gateway's cache entry")
@@ -472,7 +523,7 @@ func (t *tour) chapterPhantom() {
 	if res.AfterRevokeStatus != http.StatusUnauthorized {
 		res.RevocationDelay = "not observed"
 	}
-	res.Leak = "opaque: until revoked; JWT: until exp"
+	res.Leak = "every call until revoked (1)"
 }
 
 // chapterTxn: each payment gets its own short-lived token bound to the
@@ -494,17 +545,14 @@ func (t *tour) chapterTxn() {
 	if status == http.StatusOK {
 		res.OK++
 	}
+	recordServiceTokens(res, hops)
+	t.expectOnlyJWT("transaction token", res, token)
 	var captured string
-	for _, h := range hops {
-		if h.From == "gateway" && h.To == "payment" {
-			captured = h.Token
-		}
+	if len(res.ServiceTokens) == 1 {
+		captured = res.ServiceTokens[0]
 	}
-	if captured == "" {
-		t.fail("transaction token: no token seen on the way from the gateway to the payment service")
-	}
-	res.ServiceTokenBytes = len(captured)
 	t.res.TxnTokenBytes = len(captured)
+	t.res.TxnLifetime = lifetime(captured)
 	growth := 0
 	if t.res.IdentityJWTBytes > 0 {
 		growth = 100 * (len(captured) - t.res.IdentityJWTBytes) / t.res.IdentityJWTBytes
@@ -546,11 +594,25 @@ func (t *tour) chapterTxn() {
 
 	res.RevokeStatus = t.revoke(token, "alice logs out")
 	res.AfterRevokeStatus, _, _ = t.step("transaction token: payment after revocation", pay(), http.StatusUnauthorized, nil)
-	res.RevocationDelay = "next exchange"
+	res.RevocationDelay = "next request"
 	if res.AfterRevokeStatus != http.StatusUnauthorized {
 		res.RevocationDelay = "not observed"
 	}
-	res.Leak = "txn token: this one payment, once"
+	res.Leak = "every call until revoked (2)"
+}
+
+// expectOnlyJWT records a failure unless the service received exactly one
+// token, a JWT, and not the client's opaque token.
+func (t *tour) expectOnlyJWT(pattern string, res *PatternResult, clientToken string) {
+	if len(res.ServiceTokens) != 1 {
+		t.fail("%s: the service received %d tokens, expected only the gateway's JWT", pattern, len(res.ServiceTokens))
+		return
+	}
+	if res.ServiceTokens[0] == clientToken {
+		t.fail("%s: the service received the client's opaque token", pattern)
+	} else if _, _, err := jwtutil.InspectUnverified(res.ServiceTokens[0]); err != nil {
+		t.fail("%s: the service received a token that is not a JWT: %v", pattern, err)
+	}
 }
 
 // summary prints one row per pattern.
@@ -562,5 +624,8 @@ func (t *tour) summary() {
 		t.printf("   %-18s %10.0f %6d B %7d B  %-17s %s\n",
 			p.Name, perHundred, p.ClientTokenBytes, p.ServiceTokenBytes, p.RevocationDelay, p.Leak)
 	}
-	t.printf("   auth calls per 100 requests; client and services: token bytes each side sees\n")
+	t.printf("   auth calls: per 100 requests; client, services: bytes of the tokens each side receives\n")
+	t.printf("   revocation delay: until a revoked client token fails; leaked token: the one the client holds\n")
+	t.printf("   (1) a leaked inner JWT: every call at the services until exp (%s)\n", short(t.res.InnerJWTLifetime))
+	t.printf("   (2) a leaked transaction token: its one payment, once, until exp (%s)\n", short(t.res.TxnLifetime))
 }

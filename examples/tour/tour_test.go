@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenpattern/tokenpattern/jwtutil"
 	"github.com/tokenpattern/tokenpattern/session"
+	"github.com/tokenpattern/tokenpattern/txntoken"
 )
 
 // longToken matches an unabbreviated token: abbreviations keep at most 10
@@ -43,7 +48,10 @@ func TestTourOutcomes(t *testing.T) {
 		assert.Equal(t, http.StatusOK, s.RevokeStatus)
 		assert.Equal(t, http.StatusUnauthorized, s.AfterRevokeStatus, "revoked token rejected at once")
 		assert.Equal(t, opaque, s.ClientTokenBytes)
+		require.Len(t, s.ServiceTokens, 1, "the profile service receives the opaque token")
+		assert.True(t, strings.HasPrefix(s.ServiceTokens[0], session.DefaultPrefix))
 		assert.Equal(t, opaque, s.ServiceTokenBytes)
+		assert.Equal(t, "next request", s.RevocationDelay)
 	})
 
 	t.Run("JWT", func(t *testing.T) {
@@ -56,8 +64,11 @@ func TestTourOutcomes(t *testing.T) {
 		assert.Equal(t, http.StatusOK, j.RevokeStatus)
 		assert.Equal(t, http.StatusOK, j.AfterRevokeStatus, "a JWT stays valid until exp")
 		assert.Greater(t, j.ClientTokenBytes, opaque)
+		require.Len(t, j.ServiceTokens, 1)
 		assert.Equal(t, j.ClientTokenBytes, j.ServiceTokenBytes)
-		assert.Contains(t, j.RevocationDelay, "until exp")
+		require.Greater(t, res.JWTLifetime, time.Duration(0))
+		assert.Equal(t, "until exp ("+short(res.JWTLifetime)+")", j.RevocationDelay)
+		assert.Equal(t, "every call until exp ("+short(res.JWTLifetime)+")", j.Leak)
 	})
 
 	t.Run("phantom token", func(t *testing.T) {
@@ -70,8 +81,16 @@ func TestTourOutcomes(t *testing.T) {
 		assert.Equal(t, http.StatusOK, p.RevokeStatus)
 		assert.Equal(t, http.StatusUnauthorized, p.AfterRevokeStatus, "revocation beats the cache")
 		assert.Equal(t, opaque, p.ClientTokenBytes, "the client holds the opaque token")
-		assert.Equal(t, res.IdentityJWTBytes, p.ServiceTokenBytes, "services see the JWT")
-		assert.Greater(t, p.ServiceTokenBytes, opaque)
+		require.Len(t, p.ServiceTokens, 1, "services see only the JWT, not the opaque token too")
+		header, claims, err := jwtutil.InspectUnverified(p.ServiceTokens[0])
+		require.NoError(t, err, "services see a JWT")
+		assert.Equal(t, "JWT", header["typ"])
+		assert.Equal(t, "alice", claims["sub"])
+		assert.Equal(t, len(p.ServiceTokens[0]), p.ServiceTokenBytes)
+		assert.Equal(t, p.ServiceTokenBytes, res.IdentityJWTBytes)
+		assert.Equal(t, "next request", p.RevocationDelay)
+		assert.Equal(t, lifetime(p.ServiceTokens[0]), res.InnerJWTLifetime)
+		assert.Greater(t, res.InnerJWTLifetime, time.Duration(0))
 	})
 
 	t.Run("transaction token", func(t *testing.T) {
@@ -86,15 +105,33 @@ func TestTourOutcomes(t *testing.T) {
 		assert.Equal(t, http.StatusOK, x.RevokeStatus)
 		assert.Equal(t, http.StatusUnauthorized, x.AfterRevokeStatus)
 		assert.Equal(t, opaque, x.ClientTokenBytes)
-		assert.Equal(t, res.TxnTokenBytes, x.ServiceTokenBytes)
+		require.Len(t, x.ServiceTokens, 1, "the payment service sees only the transaction token")
+		header, claims, err := jwtutil.InspectUnverified(x.ServiceTokens[0])
+		require.NoError(t, err)
+		assert.Equal(t, txntoken.JWTType, header["typ"])
+		assert.Equal(t, "alice", claims["sub"])
+		assert.Equal(t, map[string]any{"amount": json.Number("500"), "currency": "EUR", "payee": "DE89370400440532013000"}, claims["tctx"])
+		assert.Equal(t, len(x.ServiceTokens[0]), x.ServiceTokenBytes)
+		assert.Equal(t, x.ServiceTokenBytes, res.TxnTokenBytes)
 		assert.Greater(t, res.IdentityJWTBytes, 0)
 		assert.Greater(t, res.TxnTokenBytes, res.IdentityJWTBytes, "transaction token carries more")
+		assert.Equal(t, "next request", x.RevocationDelay)
+		assert.Greater(t, res.TxnLifetime, time.Duration(0))
+		assert.Less(t, res.TxnLifetime, res.InnerJWTLifetime, "transaction tokens are short-lived")
+	})
+
+	t.Run("auth calls", func(t *testing.T) {
+		assert.Equal(t, int64(3), top.counts.jwks.Load(), "JWKS fetched once per party, at startup")
+		assert.Equal(t, int64(4), top.counts.login.Load())
+		assert.Equal(t, int64(4), top.counts.revoke.Load())
 	})
 
 	t.Run("output", func(t *testing.T) {
 		for _, want := range []string{
 			"== 1. Session ID", "== 2. JWT", "== 3. Phantom token", "== 4. Transaction token", "== Summary",
 			"token is for another operation", "does not match claim amount", "token already used",
+			"(1) a leaked inner JWT: every call at the services until exp (" + short(res.InnerJWTLifetime) + ")",
+			"(2) a leaked transaction token: its one payment, once, until exp (" + short(res.TxnLifetime) + ")",
 			"all expected outcomes happened",
 		} {
 			assert.Contains(t, text, want)
@@ -126,6 +163,48 @@ func TestTourReportsUnexpectedOutcomes(t *testing.T) {
 	assert.Contains(t, res.Failures[0], "login at /login")
 	assert.Contains(t, out.String(), "unexpected outcomes")
 	assert.NotContains(t, out.String(), "all expected outcomes happened")
+}
+
+func TestStartTopologyFailureStopsEverything(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// The servers start, then the first JWKS fetch fails.
+	top, err := startTopology(ctx)
+	require.Error(t, err)
+	assert.Nil(t, top)
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "servers and background work stopped")
+}
+
+func TestTokensIn(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		want   []string
+	}{
+		{"none", http.Header{}, nil},
+		{"bearer", http.Header{"Authorization": {"Bearer abc"}}, []string{"abc"}},
+		{"scheme case", http.Header{"Authorization": {"bearer abc"}}, []string{"abc"}},
+		{"basic ignored", http.Header{"Authorization": {"Basic dXNlcjpwYXNz"}}, nil},
+		{"txn token", http.Header{"Txn-Token": {"xyz"}}, []string{"xyz"}},
+		{"both", http.Header{"Authorization": {"Bearer abc"}, "Txn-Token": {"xyz"}}, []string{"abc", "xyz"}},
+	} {
+		assert.Equal(t, tc.want, tokensIn(tc.header), tc.name)
+	}
+}
+
+func TestLifetimeAndShort(t *testing.T) {
+	// {"alg":"none"}.{"exp":1300,"iat":1000}.
+	token := "eyJhbGciOiJub25lIn0.eyJleHAiOjEzMDAsImlhdCI6MTAwMH0."
+	assert.Equal(t, 300*time.Second, lifetime(token))
+	assert.Equal(t, time.Duration(0), lifetime("not a jwt"))
+	assert.Equal(t, "5m", short(5*time.Minute))
+	assert.Equal(t, "1m30s", short(90*time.Second))
+	assert.Equal(t, "45s", short(45*time.Second))
 }
 
 func TestAbbreviate(t *testing.T) {

@@ -138,6 +138,18 @@ func (tt *tracingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	return resp, nil
 }
 
+// tokensIn returns every token a request header carries: the bearer token
+// of each Authorization field and each Txn-Token value.
+func tokensIn(h http.Header) []string {
+	var tokens []string
+	for _, v := range h.Values("Authorization") {
+		if scheme, token, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			tokens = append(tokens, token)
+		}
+	}
+	return append(tokens, h.Values("Txn-Token")...)
+}
+
 // credential returns the token a request carries and, for form posts, the
 // other form fields.
 func credential(req *http.Request) (string, url.Values) {
