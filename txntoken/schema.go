@@ -75,6 +75,7 @@ type Claim struct {
 	Min, Max *float64
 
 	pattern *regexp.Regexp
+	run     *charRun // pattern's fast equivalent, nil when it has none
 }
 
 // Operation declares one kind of transaction: its name (the "txn_tag" claim
@@ -103,6 +104,9 @@ type Operation struct {
 	Claims []Claim
 
 	claims map[string]*Claim
+	// names lists the claim names in the order of Claims (sorted), so that
+	// one pass over a token's claims finds each claim's position.
+	names []string
 }
 
 // Claim returns the declared claim called name.
@@ -271,8 +275,10 @@ func compileOperation(in Operation) (*Operation, error) {
 	}
 	// A stable order makes tokens and size estimates reproducible.
 	sort.Slice(op.Claims, func(i, j int) bool { return op.Claims[i].Name < op.Claims[j].Name })
+	op.names = make([]string, len(op.Claims))
 	for i := range op.Claims {
 		op.claims[op.Claims[i].Name] = &op.Claims[i]
+		op.names[i] = op.Claims[i].Name
 	}
 	return &op, nil
 }
@@ -312,6 +318,7 @@ func compileClaim(opName string, in Claim) (Claim, error) {
 				return c, fail("pattern does not compile: %v", err)
 			}
 			c.pattern = re
+			c.run = compileCharRun(c.Pattern)
 		}
 		if len(c.Enum) > MaxEnumValues {
 			return c, fail("%d enum values exceed the maximum %d", len(c.Enum), MaxEnumValues)

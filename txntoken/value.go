@@ -1,13 +1,14 @@
 package txntoken
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -22,10 +23,17 @@ func (c *Claim) checkString(s string) string {
 	if len(c.Enum) > 0 && !slices.Contains(c.Enum, s) {
 		return "is not one of the permitted values"
 	}
-	if c.pattern != nil && !c.pattern.MatchString(s) {
+	if c.pattern != nil && !c.matchPattern(s) {
 		return "does not match the pattern " + strconv.Quote(c.Pattern)
 	}
 	return ""
+}
+
+func (c *Claim) matchPattern(s string) bool {
+	if c.run != nil {
+		return c.run.match(s)
+	}
+	return c.pattern.MatchString(s)
 }
 
 // checkNumber returns why v violates c's range, or "".
@@ -99,15 +107,16 @@ func (c *Claim) number(s string) (any, string) {
 // parseJSON converts one JSON value to c's type. No coercion happens here:
 // an integer claim takes a JSON integer literal only (500, not 500.0, 5e2
 // or "500"), because that is what Mint writes and any other spelling means
-// the token was not minted by this package.
-func (c *Claim) parseJSON(raw json.RawMessage) (any, string) {
-	raw = bytes.TrimSpace(raw)
+// the token was not minted by this package. A string result may share
+// memory with raw, so raw must not change afterwards.
+func (c *Claim) parseJSON(raw string) (any, string) {
+	raw = strings.TrimSpace(raw)
 	if len(raw) == 0 {
 		return nil, "is empty"
 	}
 	switch c.Type {
 	case TypeString:
-		s, ok := decodeJSONString(raw)
+		s, ok := jsonStringText(raw)
 		if !ok {
 			return nil, "must be a string"
 		}
@@ -116,17 +125,17 @@ func (c *Claim) parseJSON(raw json.RawMessage) (any, string) {
 		}
 		return s, ""
 	case TypeInteger:
-		if !isJSONInteger(string(raw)) {
+		if !isJSONInteger(raw) {
 			return nil, "must be an integer"
 		}
-		return c.integer(string(raw))
+		return c.integer(raw)
 	case TypeNumber:
-		if !isJSONNumber(string(raw)) {
+		if !isJSONNumber(raw) {
 			return nil, "must be a number"
 		}
-		return c.number(string(raw))
+		return c.number(raw)
 	case TypeBoolean:
-		switch string(raw) {
+		switch raw {
 		case "true":
 			return true, ""
 		case "false":
@@ -196,23 +205,29 @@ func (c *Claim) fromFloat(f float64) (any, string) {
 	return nil, fmt.Sprintf("must be a %s", c.Type)
 }
 
-// decodeJSONString decodes a JSON string literal, without calling
-// encoding/json when the literal holds no escape sequence.
+// decodeJSONString decodes a JSON string literal into a new string.
 func decodeJSONString(raw []byte) (string, bool) {
+	return jsonStringText(string(raw))
+}
+
+// jsonStringText decodes a JSON string literal. When the literal holds no
+// escape sequence, which is the common case, the result is a substring of
+// raw and nothing is allocated; otherwise encoding/json decodes it.
+func jsonStringText(raw string) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", false
 	}
 	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && bytes.IndexByte(inner, '"') < 0 {
-		for _, c := range inner {
-			if c < 0x20 {
+	if strings.IndexByte(inner, '\\') < 0 && strings.IndexByte(inner, '"') < 0 {
+		for i := 0; i < len(inner); i++ {
+			if inner[i] < 0x20 {
 				return "", false
 			}
 		}
-		return string(inner), true
+		return inner, true
 	}
 	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return "", false
 	}
 	return s, true
@@ -329,7 +344,67 @@ func (o *Operation) CheckValues(values map[string]any) (Values, error) {
 // layout, context claims only) or in "tctx" (IETF layout), and returns the
 // typed values. Unknown claims and missing required claims are errors.
 func (o *Operation) ParseClaims(claims map[string]json.RawMessage) (Values, error) {
-	return parseAll(o, claims, (*Claim).parseJSON)
+	var set claimSet
+	for name, raw := range claims {
+		// string(raw) copies, so the values returned do not share memory
+		// with the caller's map, which the caller may change.
+		set.add(o, name, string(raw))
+	}
+	return set.values(o)
+}
+
+// claimSet.seen holds one bit per claim.
+var _ [64 - MaxClaims]struct{}
+
+// claimSet collects the context claims of one token by their position in
+// the operation's sorted claim list, so that checking them takes one pass
+// over the token and no map. It lives on the stack.
+type claimSet struct {
+	raw     [MaxClaims]string // JSON text, indexed like Operation.Claims
+	seen    uint64            // bit i set when raw[i] holds a value
+	unknown string            // the smallest undeclared name seen
+	strange bool              // whether an undeclared name was seen
+}
+
+// add records the claim name with JSON text raw. Names are unique within
+// a JSON object as jwtutil and jsonObject read it, so a later add never
+// replaces an earlier one.
+func (s *claimSet) add(o *Operation, name, raw string) {
+	i, ok := slices.BinarySearch(o.names, name)
+	if !ok {
+		if !s.strange || name < s.unknown {
+			s.unknown, s.strange = name, true
+		}
+		return
+	}
+	s.raw[i] = raw
+	s.seen |= 1 << i
+}
+
+// values validates the collected claims and returns them typed. The first
+// error names the first faulty declared claim in name order, then the first
+// undeclared name, so that it does not depend on the order of the claims in
+// the token. String values share memory with the collected text.
+func (s *claimSet) values(o *Operation) (Values, error) {
+	out := make(Values, bits.OnesCount64(s.seen))
+	for i := range o.Claims {
+		c := &o.Claims[i]
+		if s.seen&(1<<i) == 0 {
+			if c.Required {
+				return nil, claimError(o.Name, c.Name, "is required")
+			}
+			continue
+		}
+		v, why := c.parseJSON(s.raw[i])
+		if why != "" {
+			return nil, claimError(o.Name, c.Name, "%s", why)
+		}
+		out[c.Name] = v
+	}
+	if s.strange {
+		return nil, claimError(o.Name, s.unknown, "is not declared by the schema")
+	}
+	return out, nil
 }
 
 // parseAll converts every entry of in with parse. It walks the declared

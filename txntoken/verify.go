@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tokenpattern/tokenpattern/internal/bearer"
 	"github.com/tokenpattern/tokenpattern/jwtutil"
@@ -141,16 +142,23 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidToken}, args...)...)
 }
 
-// flatRegistered are the top-level claims of the flat layout that are not
-// context claims.
-var flatRegistered = map[string]bool{
-	claimSub: true, claimTxnTag: true, claimIss: true, claimAud: true,
-	claimIat: true, claimExp: true, claimNbf: true, claimJti: true,
-}
-
 func (v *Verifier) checkFlat(op *Operation, claims *jwtutil.Claims) (*Context, error) {
-	rawTag, _ := claims.Raw(claimTxnTag)
-	tag, ok := decodeJSONString(rawTag)
+	// One pass sorts the claims into the operation's table. The claims
+	// are immutable and All does not copy them, so the table and the
+	// string values in the result view the token's payload.
+	var rawTag string
+	var set claimSet
+	for name, raw := range claims.All() {
+		switch name {
+		case claimTxnTag:
+			rawTag = sharedText(raw)
+		case claimSub, claimIss, claimAud, claimIat, claimExp, claimNbf, claimJti:
+		default:
+			set.add(op, name, sharedText(raw))
+		}
+	}
+
+	tag, ok := jsonStringText(rawTag)
 	if !ok {
 		return nil, invalid(`"txn_tag" is missing or not a string`)
 	}
@@ -165,19 +173,16 @@ func (v *Verifier) checkFlat(op *Operation, claims *jwtutil.Claims) (*Context, e
 	if c.ID == "" {
 		return nil, invalid(`"jti" is missing`)
 	}
-	names := claims.Names()
-	raw := make(map[string]json.RawMessage, len(names))
-	for _, name := range names {
-		if flatRegistered[name] {
-			continue
-		}
-		m, _ := claims.Raw(name)
-		raw[name] = m
-	}
-	if c.Values, err = op.ParseClaims(raw); err != nil {
+	if c.Values, err = set.values(op); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// sharedText views raw as a string without copying. Only use it on JSON
+// text from jwtutil.Claims.All, which no one writes after verification.
+func sharedText(raw json.RawMessage) string {
+	return unsafe.String(unsafe.SliceData(raw), len(raw))
 }
 
 func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims) (*Context, error) {
