@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -27,7 +28,9 @@ type Config struct {
 	// *redis.ClusterClient or a Sentinel failover client all work. Set
 	// ContextTimeoutEnabled in its options so that the deadline of the
 	// context passed to each method bounds its command; without it go-redis
-	// waits for its own read and write timeouts.
+	// waits for its own read and write timeouts. A cluster client that
+	// reads from replicas is rejected, since a replica may still hold a
+	// session that the primary has revoked.
 	Client redis.UniversalClient
 
 	// KeyPrefix starts every key of the store. Records live under
@@ -63,8 +66,15 @@ func New(cfg Config) (*Store, error) {
 	if prefix == "" {
 		prefix = DefaultKeyPrefix
 	}
-	if _, cluster := cfg.Client.(*redis.ClusterClient); cluster && !hasHashTag(prefix) {
-		return nil, fmt.Errorf("redisstore: Config.KeyPrefix %q has no hash tag, which Redis Cluster needs to keep the store's keys in one slot; put one in braces, as in %q", prefix, DefaultKeyPrefix)
+	if cluster, ok := cfg.Client.(*redis.ClusterClient); ok {
+		if !hasHashTag(prefix) {
+			return nil, fmt.Errorf("redisstore: Config.KeyPrefix %q has no hash tag, which Redis Cluster needs to keep the store's keys in one slot; put one in braces, as in %q", prefix, DefaultKeyPrefix)
+		}
+		// Get is a plain read, which such a client may send to a replica
+		// that has not yet applied a revoke.
+		if o := cluster.Options(); o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
+			return nil, errors.New("redisstore: Config.Client routes reads to replicas (ReadOnly, RouteByLatency or RouteRandomly is set), where a revoked session can still look live; pass a client that reads from primaries")
+		}
 	}
 	now := cfg.Now
 	if now == nil {
@@ -99,6 +109,9 @@ func (st *Store) Create(ctx context.Context, digest [32]byte, s *session.Session
 	if s == nil {
 		return errors.New("redisstore: Create called with a nil session")
 	}
+	if err := checkUTF8(s); err != nil {
+		return err
+	}
 	data, err := json.Marshal(recordData{
 		ID:          s.ID,
 		Attributes:  s.Attributes,
@@ -109,6 +122,11 @@ func (st *Store) Create(ctx context.Context, digest [32]byte, s *session.Session
 		return fmt.Errorf("redisstore: encode session: %w", err)
 	}
 	lastSeen, idle, expires := s.LastSeenAt.UnixMilli(), s.IdleTimeout.Milliseconds(), s.ExpiresAt.UnixMilli()
+	if s.IdleTimeout > 0 && idle == 0 {
+		// The scripts read 0 as "no idle timeout", so a timeout shorter
+		// than their millisecond resolution must not round down to it.
+		idle = 1
+	}
 	deadline := expires
 	if idle > 0 && lastSeen+idle < expires {
 		deadline = lastSeen + idle
@@ -123,6 +141,21 @@ func (st *Store) Create(ctx context.Context, digest [32]byte, s *session.Session
 		return st.failed(ctx, "create session", err)
 	}
 	return statusError(status)
+}
+
+// checkUTF8 rejects text that JSON cannot carry: encoding/json would
+// replace each invalid byte with U+FFFD, so Get would return attributes
+// other than those stored.
+func checkUTF8(s *session.Session) error {
+	if !utf8.ValidString(s.ID) {
+		return errors.New("redisstore: invalid session ID: not valid UTF-8, which the JSON record cannot keep; use UTF-8 text")
+	}
+	for k, v := range s.Attributes {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("redisstore: invalid attribute %q: not valid UTF-8, which the JSON record cannot keep; use UTF-8 text", strings.ToValidUTF8(k, "\uFFFD"))
+		}
+	}
+	return nil
 }
 
 // Get implements session.Store. One HGETALL reads the record, so Get needs

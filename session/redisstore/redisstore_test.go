@@ -265,4 +265,73 @@ func TestNewConfig(t *testing.T) {
 			assert.ErrorContains(t, err, "hash tag", "prefix %q", tc.prefix)
 		}
 	}
+
+	// A client that reads from replicas could see a revoked session as
+	// live, so New rejects it.
+	for name, opts := range map[string]*redis.ClusterOptions{
+		"ReadOnly":       {ReadOnly: true},
+		"RouteByLatency": {RouteByLatency: true},
+		"RouteRandomly":  {RouteRandomly: true},
+	} {
+		opts.Addrs = []string{"127.0.0.1:1"}
+		replicas := redis.NewClusterClient(opts)
+		t.Cleanup(func() { _ = replicas.Close() })
+		_, err := redisstore.New(redisstore.Config{Client: replicas})
+		assert.ErrorContains(t, err, "routes reads to replicas", name)
+	}
+}
+
+// TestSubMillisecondIdleTimeout checks that an idle timeout shorter than the
+// scripts' millisecond resolution still ends the session, instead of
+// reading as "no idle timeout".
+func TestSubMillisecondIdleTimeout(t *testing.T) {
+	srv := redistest.Start(t)
+	clock := &fakeClock{now: epoch}
+	st := newStore(t, srv.Client(), clock.Now)
+	ctx := context.Background()
+
+	s := testSession("alice", epoch)
+	s.IdleTimeout = 500 * time.Microsecond
+	require.NoError(t, st.Create(ctx, [32]byte{1}, s))
+	clock.Advance(time.Second)
+	_, err := st.Get(ctx, [32]byte{1})
+	assert.ErrorIs(t, err, session.ErrExpired)
+	assert.ErrorIs(t, st.Touch(ctx, [32]byte{1}, clock.Now()), session.ErrExpired, "a touch cannot revive it")
+}
+
+// TestCreateRejectsInvalidUTF8 checks that Create rejects text that JSON
+// would alter, instead of storing it changed.
+func TestCreateRejectsInvalidUTF8(t *testing.T) {
+	srv := redistest.Start(t)
+	st := newStore(t, srv.Client(), nil)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		edit func(s *session.Session)
+		want string
+	}{
+		{"attribute value", func(s *session.Session) { s.Attributes = map[string]string{"scope": "read\xffwrite"} }, `invalid attribute "scope": not valid UTF-8`},
+		{"attribute name", func(s *session.Session) { s.Attributes = map[string]string{"sc\xffope": "read"} }, "invalid attribute"},
+		{"session ID", func(s *session.Session) { s.ID = "sid\xfe" }, "invalid session ID"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testSession("alice", time.Now())
+			tc.edit(s)
+			digest := [32]byte{byte(i + 1)}
+			err := st.Create(ctx, digest, s)
+			assert.ErrorContains(t, err, tc.want)
+			assert.NotErrorIs(t, err, session.ErrInvalidToken)
+			_, err = st.Get(ctx, digest)
+			assert.ErrorIs(t, err, session.ErrNotFound, "nothing is stored")
+		})
+	}
+
+	// Subjects are stored as raw bytes, so any subject keeps its value.
+	s := testSession("al\xffice", time.Now())
+	s.ID = "sid-raw-subject"
+	require.NoError(t, st.Create(ctx, [32]byte{9}, s))
+	got, err := st.Get(ctx, [32]byte{9})
+	require.NoError(t, err)
+	assert.Equal(t, "al\xffice", got.Subject)
 }
