@@ -7,6 +7,13 @@
 // under a configurable prefix and expire shortly after the token does, so
 // the cache never outgrows the set of unexpired tokens.
 //
+// A token is accepted once only while Redis keeps its record. A Redis
+// without persistence loses every recorded id when it restarts, and a
+// replica promoted after a failover may lack the last ids written to its
+// primary, so a token used just before such an event is accepted once more.
+// Run Redis with AOF persistence (appendfsync always for no loss) where
+// that matters.
+//
 // Failures are never read as "first use": when Redis is down, slow or the
 // context ends, First returns false and an error, and callers fail closed.
 //

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,10 @@ const DefaultKeyPrefix = "tokenpattern:txn:"
 
 // DefaultLeeway is the Leeway used when Config.Leeway is zero.
 const DefaultLeeway = time.Minute
+
+// maxTTL bounds the record lifetime so that adding the leeway and rounding
+// to milliseconds cannot overflow a time.Duration.
+const maxTTL = time.Duration(math.MaxInt64) - time.Millisecond
 
 // MaxIDLength bounds the ids First accepts. Token ids are short random
 // strings, so a longer one points at a bug or an attack.
@@ -99,7 +104,13 @@ func (c *Cache) First(ctx context.Context, id string, expiresAt time.Time) (bool
 	// A relative expiry (PX) computed here, not an absolute one (PXAT),
 	// keeps skew between this host's clock and Redis's from shortening the
 	// record below the window in which the verifier accepts the token.
-	ttl := max(expiresAt.Sub(c.now()), 0) + c.leeway
+	remaining := max(expiresAt.Sub(c.now()), 0)
+	if remaining > maxTTL-c.leeway {
+		return false, fmt.Errorf("redisreplay: invalid expiresAt %v: too far in the future to record the token id; the token needs a realistic exp claim", expiresAt)
+	}
+	// Redis counts in whole milliseconds; rounding up keeps the record
+	// until at least expiresAt plus the leeway.
+	ttl := (remaining + c.leeway + time.Millisecond - 1).Truncate(time.Millisecond)
 	ok, err := c.client.SetNX(ctx, c.key(id), "1", ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("redisreplay: record token id: %w", rediserr.WithContext(ctx, err))

@@ -200,6 +200,7 @@ func TestFirstRejectsBadInput(t *testing.T) {
 		{"empty id", "", exp, "empty token id"},
 		{"zero exp", "id", time.Time{}, "zero expiresAt"},
 		{"long id", strings.Repeat("x", redisreplay.MaxIDLength+1), exp, "exceeds the maximum"},
+		{"exp too far ahead", "id", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), "too far in the future"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,4 +220,52 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	t.Cleanup(func() { _ = client.Close() })
 	_, err = redisreplay.New(redisreplay.Config{Client: client, Leeway: -time.Second})
 	assert.ErrorContains(t, err, "Leeway is negative")
+}
+
+// argsHook records the arguments of every command a client sends.
+type argsHook struct {
+	mu   sync.Mutex
+	args [][]any
+}
+
+func (h *argsHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *argsHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.args = append(h.args, cmd.Args())
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *argsHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestFirstRoundsTTLUp checks that a lifetime with a fraction of a
+// millisecond is rounded up, so the record never ends before expiresAt
+// plus the leeway.
+func TestFirstRoundsTTLUp(t *testing.T) {
+	srv := redistest.Start(t)
+	client := srv.Client()
+	hook := &argsHook{}
+	client.AddHook(hook)
+	c := newCache(t, client, redisreplay.Config{Leeway: time.Millisecond, Now: func() time.Time { return epoch }})
+
+	first, err := c.First(context.Background(), "id", epoch.Add(2500*time.Microsecond))
+	require.NoError(t, err)
+	require.True(t, first)
+
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	var args []any
+	for _, a := range hook.args {
+		if a[0] == "set" {
+			args = a
+		}
+	}
+	require.Len(t, args, 6, "one SET with PX and NX")
+	assert.Equal(t, "px", args[3])
+	assert.Equal(t, int64(4), args[4], "3.5 ms rounds up to 4 ms")
 }
