@@ -152,7 +152,10 @@ func (b *Bus) PublishReset(ctx context.Context) error {
 
 // Subscribe calls fn for every event until unsubscribe is called. The first
 // call starts the subscription in the background; use WaitSubscribed to
-// know when it is active. fn runs on the Bus's goroutine and must be quick.
+// know when it is active. fn runs on the Bus's goroutine and must be quick;
+// it must not call Close, which waits for that goroutine to return. fn may
+// still run once for an event already being delivered when unsubscribe is
+// called.
 // After Close, Subscribe registers nothing and unsubscribe does nothing.
 func (b *Bus) Subscribe(fn func(phantom.RevocationEvent)) (unsubscribe func()) {
 	b.mu.Lock()
