@@ -49,7 +49,7 @@ func main() {
 		os.Exit(1)
 	}
 	res := runTour(ctx, os.Stdout, top, options{verbose: *verbose, requests: 100})
-	if *listen {
+	if *listen && ctx.Err() == nil {
 		if err := printCurlCommands(ctx, os.Stdout, top); err != nil {
 			fmt.Fprintln(os.Stderr, "tour: preparing the curl commands failed:", err)
 		} else {

@@ -114,11 +114,13 @@ func runTour(ctx context.Context, w io.Writer, top *topology, opts options) Resu
 		attacker: top.trace.client("attacker"),
 	}
 	t.intro()
-	t.chapterSession()
-	t.chapterJWT()
-	t.chapterPhantom()
-	t.chapterTxn()
-	t.summary()
+	for _, chapter := range []func(){t.chapterSession, t.chapterJWT, t.chapterPhantom, t.chapterTxn, t.summary} {
+		if ctx.Err() != nil {
+			t.fail(errInterrupted)
+			break
+		}
+		chapter()
+	}
 	if len(t.res.Failures) == 0 {
 		t.printf("\nall expected outcomes happened\n")
 	} else {
@@ -134,8 +136,18 @@ func (t *tour) printf(format string, args ...any) {
 	fmt.Fprintf(t.w, format, args...)
 }
 
+// errInterrupted is the one failure an interrupted tour reports, in place
+// of every request that the cancellation made fail.
+const errInterrupted = "interrupted before every outcome was checked"
+
 // fail records an unexpected outcome.
 func (t *tour) fail(format string, args ...any) {
+	if t.ctx.Err() != nil {
+		if n := len(t.res.Failures); n == 0 || t.res.Failures[n-1] != errInterrupted {
+			t.res.Failures = append(t.res.Failures, errInterrupted)
+		}
+		return
+	}
 	t.res.Failures = append(t.res.Failures, fmt.Sprintf(format, args...))
 }
 

@@ -165,6 +165,26 @@ func TestTourReportsUnexpectedOutcomes(t *testing.T) {
 	assert.NotContains(t, out.String(), "all expected outcomes happened")
 }
 
+func TestTourInterruptedReportsOnce(t *testing.T) {
+	top := startTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	res := runTour(ctx, &out, top, options{requests: 100})
+	assert.Equal(t, []string{errInterrupted}, res.Failures)
+	assert.NotContains(t, out.String(), "== 2. JWT", "no chapter starts after the interruption")
+}
+
+func TestTourFailAfterCancelReportsOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	tr := &tour{ctx: ctx}
+	tr.fail("login at %s: got %d", "/login", 0)
+	cancel()
+	tr.fail("profile call: context canceled")
+	tr.fail("profile call: got 0, expected 200")
+	assert.Equal(t, []string{"login at /login: got 0", errInterrupted}, tr.res.Failures)
+}
+
 func TestStartTopologyFailureStopsEverything(t *testing.T) {
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
