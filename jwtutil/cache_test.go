@@ -2,6 +2,7 @@ package jwtutil
 
 import (
 	"context"
+	"crypto/sha256"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,20 +70,38 @@ func TestCacheMaxAge(t *testing.T) {
 	assert.Equal(t, int64(2), src.calls.Load())
 }
 
-func TestCacheBounded(t *testing.T) {
-	c := newTokenCache(32, time.Hour)
-	claims := &Claims{ExpiresAt: testNow.Add(time.Hour)}
-	for i := 0; i < 1000; i++ {
-		var key [32]byte
-		key[0], key[1], key[2] = byte(i), byte(i>>8), 1
-		c.put(key, claims, testNow)
-	}
+func (c *tokenCache) len() int {
 	total := 0
 	for i := range c.shards {
 		total += len(c.shards[i].entries)
 	}
-	assert.LessOrEqual(t, total, 32)
-	assert.Positive(t, total)
+	return total
+}
+
+func TestCacheBoundedExactly(t *testing.T) {
+	claims := &Claims{ExpiresAt: testNow.Add(time.Hour)}
+	for _, size := range []int{1, 2, 3, 15, 16, 17, 32, 100} {
+		c := newTokenCache(size, time.Hour)
+		for i := 0; i < 4000; i++ {
+			key := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+			c.put(key, claims, testNow)
+			require.LessOrEqual(t, c.len(), size, "size %d after %d inserts", size, i+1)
+		}
+		// Enough inserts fill every shard, so the cache holds exactly size.
+		assert.Equal(t, size, c.len(), "size %d", size)
+	}
+}
+
+func TestCacheSizeOneVerifier(t *testing.T) {
+	v := testVerifier(t, func(c *Config) { c.CacheSize = 1 }, "ES256")
+	for _, sub := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		tok := signCompact(t, "ES256", `{"alg":"ES256","kid":"kid-ES256"}`,
+			`{"iss":"https://issuer.example","aud":"api","exp":1700000300,"sub":"`+sub+`"}`)
+		_, err := v.Verify(context.Background(), tok)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, v.cache.len(), 1)
+	}
+	assert.Equal(t, 1, v.cache.len())
 }
 
 func TestCacheNeverServesRejectedToken(t *testing.T) {

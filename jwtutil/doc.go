@@ -6,7 +6,7 @@
 //   - exactly three segments of strict unpadded base64url
 //   - a header without duplicate members, "crit" or "b64"
 //   - an "alg" the key supports, never "none" and never HMAC with a public key
-//   - the signature over the raw signing input, before any claim is read
+//   - the signature over the raw signing input, before "typ" or any claim is read
 //   - "typ" of "JWT" or absent
 //   - "exp" present and a number; "nbf" and "iat" not in the future (30 seconds of leeway)
 //   - "iss" equal to Config.Issuer and "aud" naming one of Config.Audience

@@ -78,8 +78,9 @@ type Config struct {
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 
-	// CacheSize is the number of verified tokens kept in memory so that
-	// repeated tokens skip signature verification. Zero disables the cache.
+	// CacheSize is the maximum number of verified tokens kept in memory
+	// so that repeated tokens skip signature verification. Zero disables
+	// the cache.
 	// A cached token is served until its "exp" or CacheMaxAge after it was
 	// verified, whichever comes first, even if its key leaves the key
 	// source in the meantime.
@@ -159,6 +160,11 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	return v, nil
 }
 
+// Leeway returns the clock skew the verifier tolerates on "exp", "nbf" and
+// "iat", with the default applied. The verifier accepts a token until its
+// "exp" plus Leeway, so a record of used token ids must last that long.
+func (v *Verifier) Leeway() time.Duration { return v.leeway }
+
 // validateConfig returns an error naming the first field of cfg that needs
 // a value or holds an invalid one.
 func validateConfig(cfg Config) error {
@@ -213,9 +219,9 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 
 
 // Verify checks token and returns its claims. The order is fixed: the
 // token's shape and size, its header, the key and algorithm, the signature
-// over the raw signing input, and only then the claims, so a forged token
-// reports ErrSignature whatever its claims contain. Errors satisfy errors.Is
-// for one of the package's Err values.
+// over the raw signing input, and only then "typ" and the claims. So a
+// forged token reports ErrSignature whatever its "typ" and claims contain.
+// Errors satisfy errors.Is for one of the package's Err values.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	// The size bound comes first, and the segment scan below uses
 	// IndexByte without allocating, so garbage of any length costs a
@@ -297,9 +303,6 @@ func (v *Verifier) verify(ctx context.Context, token string, dot1, dot2 int) (*C
 	if !v.algorithms[h.alg] {
 		return nil, errAlgDisabled
 	}
-	if err := v.checkTypeHeader(h); err != nil {
-		return nil, err
-	}
 
 	// Signature, over the raw "header.payload" bytes of the token itself.
 	sigSeg := token[dot2+1:]
@@ -350,6 +353,12 @@ func (v *Verifier) verify(ctx context.Context, token string, dot1, dot2 int) (*C
 		return nil, err
 	}
 
+	// Policy checks, header and claims alike, come only after the
+	// signature: a forger must learn nothing from them, so a forged token
+	// with a wrong "typ" reports ErrSignature, not ErrType.
+	if err := v.checkTypeHeader(h); err != nil {
+		return nil, err
+	}
 	// Claims, parsed once, after the signature proved who wrote them.
 	c := &Claims{Header: Header{Algorithm: h.alg.String(), KeyID: h.kid, Type: h.typ}}
 	if err := decodeClaims(string(payload), c); err != nil {

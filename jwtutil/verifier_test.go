@@ -210,3 +210,67 @@ func TestVerifyEveryAlgorithm(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyPolicyAfterSignature checks that a forged token reports
+// ErrSignature whatever its "typ" and claims contain, so that a forger cannot
+// probe the verifier's policy, while a genuine token reports the policy
+// error.
+func TestVerifyPolicyAfterSignature(t *testing.T) {
+	const (
+		wrongTyp = `"typ":"at+jwt"`
+		expired  = `{"iss":"https://issuer.example","aud":"api","exp":1699990000}`
+		allWrong = `{"iss":"https://evil.example","aud":"other","exp":1699990000,"nbf":1800000000}`
+	)
+	for _, alg := range []string{"HS256", "ES256", "EdDSA", "RS256"} {
+		v := testVerifier(t, nil, alg)
+		hdr := `{"alg":"` + alg + `","kid":"kid-` + alg + `"`
+		// A signature that is valid, but over other content.
+		other := signCompact(t, alg, hdr+"}", `{"sub":"mallory"}`)
+		forge := func(header, payload string) string {
+			tok := b64(header) + "." + b64(payload)
+			return tok + other[lastDot(other):]
+		}
+		tests := []struct {
+			name  string
+			token string
+			want  error
+		}{
+			{"forged wrong typ", forge(hdr+","+wrongTyp+"}", goodClaims), ErrSignature},
+			{"forged expired", forge(hdr+"}", expired), ErrSignature},
+			{"forged every policy wrong", forge(hdr+","+wrongTyp+"}", allWrong), ErrSignature},
+			{"signed wrong typ", signCompact(t, alg, hdr+","+wrongTyp+"}", goodClaims), ErrType},
+			{"signed expired", signCompact(t, alg, hdr+"}", expired), ErrExpired},
+			{"signed valid", signCompact(t, alg, hdr+"}", goodClaims), nil},
+		}
+		for _, tc := range tests {
+			t.Run(alg+"/"+tc.name, func(t *testing.T) {
+				_, err := v.Verify(context.Background(), tc.token)
+				if tc.want == nil {
+					assert.NoError(t, err)
+					return
+				}
+				assert.ErrorIs(t, err, tc.want)
+				for _, other := range []error{ErrType, ErrExpired, ErrIssuer, ErrAudience, ErrNotYetValid, ErrSignature} {
+					if other != tc.want {
+						assert.NotErrorIs(t, err, other)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestVerifierLeeway(t *testing.T) {
+	tests := []struct {
+		set  time.Duration
+		want time.Duration
+	}{
+		{0, DefaultLeeway},
+		{-1, 0},
+		{2 * time.Minute, 2 * time.Minute},
+	}
+	for _, tc := range tests {
+		v := testVerifier(t, func(c *Config) { c.Leeway = tc.set }, "ES256")
+		assert.Equal(t, tc.want, v.Leeway(), "Config.Leeway %v", tc.set)
+	}
+}
