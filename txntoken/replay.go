@@ -11,12 +11,14 @@ import (
 // ReplayCache records used token ids ("jti" in the flat layout, "txn" in the
 // IETF layout). Implementations are safe for concurrent use and must be
 // atomic: of two concurrent calls with the same id, exactly one reports
-// true. A Redis implementation can use SET with NX and PXAT.
+// true.
 type ReplayCache interface {
-	// First reports true the first time id is seen. expiresAt is the
-	// token's "exp". The cache must keep id until at least expiresAt plus
-	// the JWT verifier's clock leeway, because the verifier accepts the
-	// token until then. An error means the cache could not decide, so the
+	// First reports true the first time id is seen. expiresAt is the last
+	// instant the JWT verifier accepts the token: its "exp" plus the
+	// verifier's clock leeway, on the service's clock. Every later call
+	// with id must report false until at least expiresAt by that clock.
+	// A cache whose records expire on another clock must add a margin for
+	// the skew. An error means the cache could not decide, so the
 	// middleware responds with 503 and does not accept the token.
 	First(ctx context.Context, id string, expiresAt time.Time) (bool, error)
 }
@@ -30,8 +32,8 @@ var ErrReplayCacheFull = errors.New("txntoken: replay cache is full")
 const (
 	DefaultReplayMaxEntries    = 1 << 20
 	DefaultReplaySweepInterval = 30 * time.Second
-	// DefaultReplayLeeway exceeds jwtutil.DefaultLeeway, the time a
-	// verifier still accepts a token after its "exp".
+	// DefaultReplayLeeway is the margin a MemoryReplayCache keeps ids
+	// beyond expiresAt.
 	DefaultReplayLeeway = time.Minute
 )
 
@@ -44,11 +46,12 @@ type MemoryReplayCacheConfig struct {
 	// SweepInterval is how often expired ids are dropped in the background.
 	// Default DefaultReplaySweepInterval.
 	SweepInterval time.Duration
-	// Leeway is how long past expiresAt an id stays recorded. Set it to at
-	// least the leeway of the JWT verifier, which still accepts a token that
-	// long after its "exp". Default DefaultReplayLeeway. A negative value
-	// also means the default, because a shorter record could let a token
-	// be used again.
+	// Leeway is how long past expiresAt an id stays recorded. The
+	// Verifier already passes "exp" plus the JWT verifier's leeway as
+	// expiresAt, so this is an extra margin, for callers of First that
+	// pass the bare "exp" and for clock steps. Default DefaultReplayLeeway.
+	// A negative value also means the default, because a shorter record
+	// could let a token be used again.
 	Leeway time.Duration
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
@@ -107,8 +110,9 @@ func (c *MemoryReplayCache) First(ctx context.Context, id string, expiresAt time
 	}
 	key := sha256.Sum256([]byte(id))
 	now := c.now()
-	// A verifier accepts a token until its exp plus its clock leeway, so
-	// forgetting the id at exp would allow unlimited uses in between.
+	// The margin covers callers that pass the bare exp, and clock steps:
+	// forgetting an id while a verifier still accepts its token would
+	// allow unlimited uses.
 	expiresAt = expiresAt.Add(c.leeway)
 
 	c.mu.Lock()

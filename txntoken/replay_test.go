@@ -123,3 +123,71 @@ func TestReplayWithinExpiryLeeway(t *testing.T) {
 	}
 	assert.Equal(t, []int{http.StatusOK, http.StatusUnauthorized, http.StatusUnauthorized}, statuses)
 }
+
+// exactReplayCache keeps each id until expiresAt and no longer: the
+// least the ReplayCache contract allows.
+type exactReplayCache struct {
+	mu    sync.Mutex
+	now   func() time.Time
+	until map[string]time.Time
+	calls []time.Time
+}
+
+func (c *exactReplayCache) First(_ context.Context, id string, expiresAt time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, expiresAt)
+	if until, ok := c.until[id]; ok && c.now().Before(until) {
+		return false, nil
+	}
+	c.until[id] = expiresAt
+	return true, nil
+}
+
+// TestReplayExpiryIncludesVerifierLeeway uses a JWT verifier whose leeway
+// (2 min) exceeds the memory cache's margin (1 min). A token presented
+// 90 s after its "exp" must be accepted once and rejected on second use,
+// with no replay setting tuned to the verifier.
+func TestReplayExpiryIncludesVerifierLeeway(t *testing.T) {
+	reg := testRegistry(t)
+	ring, err := jwks.NewKeyRing(jwks.KeyRingConfig{Algorithm: "ES256"})
+	require.NoError(t, err)
+	minted := time.Unix(1_700_000_000, 0)
+	now := minted
+	clock := func() time.Time { return now }
+	iss, err := NewIssuer(IssuerConfig{Registry: reg, Keys: ring, Issuer: "https://txn.example", TrustDomain: "https://bank.example", Now: clock})
+	require.NoError(t, err)
+	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example",
+		Audience: []string{"https://bank.example", "https://payments.example"}, Leeway: 2 * time.Minute, Now: clock})
+	require.NoError(t, err)
+
+	memory := NewMemoryReplayCache(MemoryReplayCacheConfig{Now: clock})
+	defer memory.Close()
+	exact := &exactReplayCache{now: clock, until: map[string]time.Time{}}
+	for _, tc := range []struct {
+		name  string
+		cache ReplayCache
+	}{{"memory", memory}, {"exact", exact}} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := NewVerifier(VerifierConfig{Registry: reg, JWT: jv, Replay: tc.cache})
+			require.NoError(t, err)
+			h := v.Require("payment_initiate")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			now = minted
+			token, err := iss.Mint(context.Background(), MintRequest{Subject: "alice", Operation: "payment_initiate", Claims: map[string]any{"amount": 5}})
+			require.NoError(t, err)
+
+			now = minted.Add(DefaultLifetime + 90*time.Second)
+			statuses := make([]int, 3)
+			for i := range statuses {
+				req := httptest.NewRequest(http.MethodPost, "/pay", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				statuses[i] = rec.Code
+			}
+			assert.Equal(t, []int{http.StatusOK, http.StatusUnauthorized, http.StatusUnauthorized}, statuses)
+		})
+	}
+	require.NotEmpty(t, exact.calls)
+	assert.Equal(t, minted.Add(DefaultLifetime+2*time.Minute), exact.calls[0], "expiresAt is exp plus the verifier's leeway")
+}

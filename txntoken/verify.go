@@ -324,7 +324,9 @@ func (v *Verifier) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 		return
 	}
 	if v.replay != nil {
-		first, err := v.replay.First(r.Context(), c.ID, c.ExpiresAt)
+		// The JWT verifier accepts the token until exp plus its leeway,
+		// so the id must stay recorded that long.
+		first, err := v.replay.First(r.Context(), c.ID, c.ExpiresAt.Add(v.jwt.Leeway()))
 		if err != nil {
 			v.log(r, slog.LevelError, token, "replay cache failed", err)
 			bearer.WriteUnavailable(w)
