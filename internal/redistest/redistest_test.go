@@ -3,7 +3,10 @@ package redistest_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,4 +121,46 @@ func TestMissingBinary(t *testing.T) {
 		assert.False(t, rec.skipped)
 		assert.Contains(t, rec.message, "apt-get install -y redis-server")
 	})
+}
+
+// TestStartUsesOnlyRedis6Directives runs Start against a stand-in binary
+// that records its arguments and exits, as Redis 6 does on a directive it
+// does not know. Every option must be one that Redis 6 accepts.
+func TestStartUsesOnlyRedis6Directives(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the stand-in redis-server is a shell script")
+	}
+	dir := t.TempDir()
+	argsFile := filepath.Join(dir, "args")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >> " + argsFile + "\nexit 1\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, redistest.Binary), []byte(script), 0o755))
+	t.Setenv("PATH", dir)
+	t.Setenv("CI", "")
+
+	rec := &recordingTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		redistest.Start(rec)
+	}()
+	<-done
+	assert.True(t, rec.failed, "a server that exits at once fails the test")
+	assert.Contains(t, rec.message, "exited during start")
+
+	out, err := os.ReadFile(argsFile)
+	require.NoError(t, err)
+	redis6 := map[string]bool{
+		"--port": true, "--bind": true, "--dir": true, "--save": true,
+		"--appendonly": true, "--logfile": true, "--daemonize": true,
+	}
+	var directives []string
+	for _, arg := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(arg, "--") {
+			directives = append(directives, arg)
+		}
+	}
+	require.NotEmpty(t, directives)
+	for _, d := range directives {
+		assert.True(t, redis6[d], "directive %s is unknown to Redis 6, which then refuses to start", d)
+	}
 }
