@@ -41,9 +41,10 @@ type Config struct {
 	// KeyPrefix is put in front of every key. Default DefaultKeyPrefix.
 	KeyPrefix string
 
-	// Leeway is how long past expiresAt an id stays recorded. Set it to at
-	// least the clock leeway of the verifier, which still accepts a token
-	// that long after its exp. Default DefaultLeeway; negative is an error.
+	// Leeway is how long past expiresAt an id stays recorded, a margin for
+	// clock skew between service replicas. The txntoken middleware already
+	// adds its verifier's clock leeway to expiresAt, so this need not repeat
+	// it. Default DefaultLeeway; negative is an error.
 	Leeway time.Duration
 
 	// Now returns the current time. Default time.Now.
