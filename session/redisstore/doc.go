@@ -12,6 +12,10 @@
 // not by Redis's, and sets key lifetimes relative to that clock, so skew
 // between the hosts and Redis does not change which sessions are accepted.
 //
+// Run Redis with maxmemory-policy noeviction for this store: an eviction
+// policy may drop a subject's index under memory pressure, and revoking all
+// of that subject's sessions would then miss some of them.
+//
 // Any Redis failure is returned as an error that does not match
 // session.ErrInvalidToken, so the session middleware answers 503, never 401.
 //
