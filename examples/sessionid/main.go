@@ -36,14 +36,23 @@ const serviceKey = "example-service-key"
 const maxValidateBody = 64 << 10
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "sessionid:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(context.Background(), os.Stdout, os.Stderr))
 }
 
-func run() error {
-	ctx := context.Background()
+// run runs the example with its steps printed to stdout and returns the exit
+// status. It returns 1, naming the cause on stderr, if a step failed or an
+// outcome differed from the expected one.
+func run(ctx context.Context, stdout, stderr io.Writer) int {
+	if err := demo(ctx, stdout); err != nil {
+		fmt.Fprintln(stderr, "sessionid:", err)
+		return 1
+	}
+	return 0
+}
+
+// demo logs in, calls the profile service, logs out and checks each status
+// and the number of validation calls.
+func demo(ctx context.Context, stdout io.Writer) error {
 	store := session.NewMemoryStore(session.MemoryStoreConfig{})
 	defer store.Close()
 	mgr, err := session.NewManager(session.ManagerConfig{Store: store})
@@ -65,14 +74,14 @@ func run() error {
 		return err
 	}
 	defer stopProfile()
-	fmt.Println("auth server:    ", authURL)
-	fmt.Println("profile service:", profileURL)
+	fmt.Fprintln(stdout, "auth server:    ", authURL)
+	fmt.Fprintln(stdout, "profile service:", profileURL)
 
 	token, err := login(ctx, authURL, "alice")
 	if err != nil {
 		return err
 	}
-	fmt.Printf("logged in as alice; token has prefix %q and %d characters\n", mgr.Prefix(), len(token))
+	fmt.Fprintf(stdout, "logged in as alice; token has prefix %q and %d characters\n", mgr.Prefix(), len(token))
 
 	var failures []string
 	for i := 1; i <= 3; i++ {
@@ -80,7 +89,7 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("profile call %d: %d %s\n", i, status, body)
+		fmt.Fprintf(stdout, "profile call %d: %d %s\n", i, status, body)
 		if status != http.StatusOK {
 			failures = append(failures, fmt.Sprintf("profile call %d returned %d, expected 200", i, status))
 		}
@@ -90,7 +99,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("logout: %d (session revoked on the auth server)\n", status)
+	fmt.Fprintf(stdout, "logout: %d (session revoked on the auth server)\n", status)
 	if status != http.StatusNoContent {
 		failures = append(failures, fmt.Sprintf("logout returned %d, expected 204", status))
 	}
@@ -99,13 +108,13 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("profile call after logout: %d %s\n", status, body)
+	fmt.Fprintf(stdout, "profile call after logout: %d %s\n", status, body)
 	if status != http.StatusUnauthorized {
 		failures = append(failures, fmt.Sprintf("profile call after logout returned %d, expected 401", status))
 	}
 
 	n := validateCalls.Load()
-	fmt.Printf("profile service made %d validation calls to the auth server for 4 requests\n", n)
+	fmt.Fprintf(stdout, "profile service made %d validation calls to the auth server for 4 requests\n", n)
 	if n != 4 {
 		failures = append(failures, fmt.Sprintf("expected 4 validation calls, counted %d", n))
 	}

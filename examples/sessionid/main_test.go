@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// assertNoGoroutinesLeft waits briefly for goroutines that finish
+// asynchronously, such as client connections the servers closed, and then
+// checks that no more run than before.
+func assertNoGoroutinesLeft(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "servers and background work stopped")
+}
+
+func TestRunOutcomes(t *testing.T) {
+	before := runtime.NumGoroutine()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), &stdout, &stderr)
+	out := stdout.String()
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, stderr.String())
+	assert.Empty(t, stderr.String())
+
+	for _, want := range []string{
+		`logged in as alice; token has prefix "sess_"`,
+		"profile call 1: 200 profile of Alice (alice)\n",
+		"profile call 2: 200 profile of Alice (alice)\n",
+		"profile call 3: 200 profile of Alice (alice)\n",
+		"logout: 204 (session revoked on the auth server)\n",
+		`profile call after logout: 401 Bearer error="invalid_token"`,
+		"profile service made 4 validation calls to the auth server for 4 requests\n",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assertNoGoroutinesLeft(t, before)
+}
+
+func TestRunFailureExitsNonZero(t *testing.T) {
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	// A canceled context makes the login request fail.
+	code := run(ctx, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "sessionid: ")
+	assert.Contains(t, stderr.String(), "context canceled")
+	assert.NotContains(t, stdout.String(), "validation calls")
+	assertNoGoroutinesLeft(t, before)
+}
