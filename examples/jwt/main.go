@@ -26,14 +26,24 @@ const (
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "jwt example failed:", err)
-		os.Exit(1)
-	}
-	fmt.Println("all outcomes as expected")
+	os.Exit(run(context.Background(), os.Stdout, os.Stderr))
 }
 
-func run() error {
+// run runs the example with its steps printed to stdout and returns the exit
+// status. It returns 1, naming the cause on stderr, if a step failed or an
+// outcome differed from the expected one.
+func run(ctx context.Context, stdout, stderr io.Writer) int {
+	if err := demo(ctx, stdout); err != nil {
+		fmt.Fprintln(stderr, "jwt example failed:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "all outcomes as expected")
+	return 0
+}
+
+// demo signs tokens, calls the API with them before and after a key
+// rotation, and checks each status.
+func demo(ctx context.Context, stdout io.Writer) error {
 	// Issuer: a key ring whose public half is served as a JWKS.
 	ring, err := jwks.NewKeyRing(jwks.KeyRingConfig{Algorithm: "ES256", RetireAfter: time.Hour})
 	if err != nil {
@@ -95,18 +105,18 @@ func run() error {
 		return err
 	}
 
-	fmt.Println("== what anyone holding the token can read (no key needed)")
+	fmt.Fprintln(stdout, "== what anyone holding the token can read (no key needed)")
 	header, claims, err := jwtutil.InspectUnverified(reader)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("header: alg=%v typ=%v\n", header["alg"], header["typ"])
-	fmt.Printf("claims: sub=%v email=%v scope=%v aud=%v\n", claims["sub"], claims["email"], claims["scope"], claims["aud"])
+	fmt.Fprintf(stdout, "header: alg=%v typ=%v\n", header["alg"], header["typ"])
+	fmt.Fprintf(stdout, "claims: sub=%v email=%v scope=%v aud=%v\n", claims["sub"], claims["email"], claims["scope"], claims["aud"])
 
-	fmt.Println("== requests to the API")
+	fmt.Fprintln(stdout, "== requests to the API")
 	var failures []string
 	check := func(name, method, token string, want int) {
-		status, body, err := call(method, apiURL+"/orders", token)
+		status, body, err := call(ctx, method, apiURL+"/orders", token)
 		if err != nil {
 			failures = append(failures, fmt.Sprintf("%s: %v", name, err))
 			return
@@ -116,7 +126,7 @@ func run() error {
 			mark = fmt.Sprintf("UNEXPECTED (want %d)", want)
 			failures = append(failures, name)
 		}
-		fmt.Printf("%-34s %d %-40s %s\n", name, status, body, mark)
+		fmt.Fprintf(stdout, "%-34s %d %-40s %s\n", name, status, body, mark)
 	}
 	check("valid token", http.MethodGet, reader, http.StatusOK)
 	check("no token", http.MethodGet, "", http.StatusUnauthorized)
@@ -129,7 +139,7 @@ func run() error {
 	}
 	check("typ JWT where at+jwt is required", http.MethodGet, plain, http.StatusUnauthorized)
 
-	fmt.Println("== rotating the issuer's signing key")
+	fmt.Fprintln(stdout, "== rotating the issuer's signing key")
 	if err := ring.Rotate(); err != nil {
 		return err
 	}
@@ -175,8 +185,8 @@ func serve(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), stop, nil
 }
 
-func call(method, url, token string) (int, string, error) {
-	req, err := http.NewRequest(method, url, nil)
+func call(ctx context.Context, method, url, token string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return 0, "", err
 	}
