@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,13 +41,33 @@ const (
 )
 
 func main() {
-	redisAddr := flag.String("redis", "", "host:port of a Redis server; when set, revocations travel over Redis pub/sub to two gateways")
-	flag.Parse()
-	if err := run(*redisAddr); err != nil {
-		fmt.Fprintln(os.Stderr, "phantom example:", err)
-		os.Exit(1)
+	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
+}
+
+// run parses the flags in args, whose first element is the program name,
+// and runs the example with its steps printed to stdout. It returns the exit
+// status: 2 for invalid flags, and 1 if a step failed or an outcome differed
+// from the expected one, naming the cause on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	name := "phantom"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
 	}
-	fmt.Println("all outcomes as expected")
+	flags := flag.NewFlagSet(name, flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	redisAddr := flags.String("redis", "", "host:port of a Redis server; when set, revocations travel over Redis pub/sub to two gateways")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := demo(ctx, *redisAddr, stdout); err != nil {
+		fmt.Fprintln(stderr, "phantom example:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "all outcomes as expected")
+	return 0
 }
 
 // serve starts h on an ephemeral loopback port and returns its base URL.
@@ -60,8 +81,9 @@ func serve(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-func run(redisAddr string) error {
-	ctx := context.Background()
+// demo revokes a token behind the gateway, counts introspection calls with
+// and without the cache, and checks each outcome.
+func demo(ctx context.Context, redisAddr string, stdout io.Writer) error {
 
 	// Auth server.
 	store := session.NewMemoryStore(session.MemoryStoreConfig{})
@@ -91,7 +113,7 @@ func run(redisAddr string) error {
 	var bus phantom.RevocationBus = phantom.NewLocalBus()
 	var shared *sharedRevocation
 	if redisAddr != "" {
-		if shared, err = newSharedRevocation(ctx, redisAddr); err != nil {
+		if shared, err = newSharedRevocation(ctx, redisAddr, stdout); err != nil {
 			return err
 		}
 		defer shared.Close()
@@ -203,10 +225,10 @@ func run(redisAddr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("client holds an opaque token of %d bytes (prefix %q)\n", len(token), sessions.Prefix())
+	fmt.Fprintf(stdout, "client holds an opaque token of %d bytes (prefix %q)\n", len(token), sessions.Prefix())
 
 	get := func(path string) (int, string, error) {
-		req, err := http.NewRequest(http.MethodGet, gatewayURL+path, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, gatewayURL+path, nil)
 		if err != nil {
 			return 0, "", err
 		}
@@ -224,7 +246,7 @@ func run(redisAddr string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("GET %-8s -> %d %s\n", path, status, body)
+		fmt.Fprintf(stdout, "GET %-8s -> %d %s\n", path, status, body)
 		if status != want {
 			return fmt.Errorf("GET %s returned status %d, expected %d", path, status, want)
 		}
@@ -255,13 +277,13 @@ func run(redisAddr string) error {
 		}
 	}
 	withoutCache := introspections.Load() - before
-	fmt.Printf("%d more requests cost %d introspection calls with the cache (the first request made the only one), %d without\n", requests, withCache, withoutCache)
+	fmt.Fprintf(stdout, "%d more requests cost %d introspection calls with the cache (the first request made the only one), %d without\n", requests, withCache, withoutCache)
 	if withCache != 0 || withoutCache != requests {
 		return fmt.Errorf("unexpected introspection counts %d and %d", withCache, withoutCache)
 	}
 
 	if gateway2 != nil {
-		if err := expectStatus(2, gateway2URL, "/orders", token, http.StatusOK); err != nil {
+		if err := expectStatus(ctx, stdout, 2, gateway2URL, "/orders", token, http.StatusOK); err != nil {
 			return err
 		}
 	}
@@ -269,7 +291,7 @@ func run(redisAddr string) error {
 	// Revoke at the auth server; the gateway's cache hears of it at once.
 	revokeStart := time.Now()
 	form := url.Values{"token": {token}}
-	req, err := http.NewRequest(http.MethodPost, authURL+"/revoke", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, authURL+"/revoke", strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
 	}
@@ -280,12 +302,12 @@ func run(redisAddr string) error {
 		return err
 	}
 	resp.Body.Close()
-	fmt.Println("revocation endpoint answered", resp.StatusCode)
+	fmt.Fprintln(stdout, "revocation endpoint answered", resp.StatusCode)
 	if gateway2 != nil {
 		if err := shared.waitEvicted(revokeStart, gateway, gateway2); err != nil {
 			return err
 		}
-		if err := expectStatus(2, gateway2URL, "/orders", token, http.StatusUnauthorized); err != nil {
+		if err := expectStatus(ctx, stdout, 2, gateway2URL, "/orders", token, http.StatusUnauthorized); err != nil {
 			return err
 		}
 	}
@@ -294,7 +316,7 @@ func run(redisAddr string) error {
 	}
 
 	st := gateway.Stats()
-	fmt.Printf("gateway stats: requests=%d introspections=%d hits=%d misses=%d negative_hits=%d evictions=%d forbidden=%d\n",
+	fmt.Fprintf(stdout, "gateway stats: requests=%d introspections=%d hits=%d misses=%d negative_hits=%d evictions=%d forbidden=%d\n",
 		st.Requests, st.Introspections, st.CacheHits, st.CacheMisses, st.NegativeHits, st.Evictions, st.InsufficientScope)
 	if st.Evictions != 1 {
 		return fmt.Errorf("revocation evicted %d cached tokens, expected 1", st.Evictions)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -21,15 +22,16 @@ const redisWait = 5 * time.Second
 // connection pool, so each gateway has its own subscription.
 type sharedRevocation struct {
 	addr      string
+	stdout    io.Writer
 	clients   []*redis.Client
 	buses     []*redisbus.Bus
 	publisher *redisbus.Bus
 }
 
 // newSharedRevocation connects to the Redis server at addr and returns the
-// auth server's bus.
-func newSharedRevocation(ctx context.Context, addr string) (*sharedRevocation, error) {
-	s := &sharedRevocation{addr: addr}
+// auth server's bus. It prints its progress to stdout.
+func newSharedRevocation(ctx context.Context, addr string, stdout io.Writer) (*sharedRevocation, error) {
+	s := &sharedRevocation{addr: addr, stdout: stdout}
 	client := s.newClient()
 	pingCtx, cancel := context.WithTimeout(ctx, redisWait)
 	defer cancel()
@@ -42,7 +44,7 @@ func newSharedRevocation(ctx context.Context, addr string) (*sharedRevocation, e
 		s.Close()
 		return nil, err
 	}
-	fmt.Printf("revocations travel over Redis pub/sub at %s, channel %q\n", addr, redisbus.DefaultChannel)
+	fmt.Fprintf(s.stdout, "revocations travel over Redis pub/sub at %s, channel %q\n", addr, redisbus.DefaultChannel)
 	return s, nil
 }
 
@@ -95,7 +97,7 @@ func (s *sharedRevocation) waitEvicted(start time.Time, gateways ...*phantom.Gat
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
-	fmt.Printf("%d gateways evicted the token %v after the revocation request\n", len(gateways), time.Since(start).Round(time.Microsecond))
+	fmt.Fprintf(s.stdout, "%d gateways evicted the token %v after the revocation request\n", len(gateways), time.Since(start).Round(time.Microsecond))
 	return nil
 }
 
@@ -110,8 +112,8 @@ func (s *sharedRevocation) Close() {
 }
 
 // statusOf sends GET base+path with token and returns the status.
-func statusOf(base, path, token string) (int, error) {
-	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+func statusOf(ctx context.Context, base, path, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -124,13 +126,14 @@ func statusOf(base, path, token string) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// expectStatus checks that gateway number n returns status want for path.
-func expectStatus(n int, base, path, token string, want int) error {
-	status, err := statusOf(base, path, token)
+// expectStatus checks that gateway number n returns status want for path
+// and prints the status to stdout.
+func expectStatus(ctx context.Context, stdout io.Writer, n int, base, path, token string, want int) error {
+	status, err := statusOf(ctx, base, path, token)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("gateway %d: GET %-8s -> %d\n", n, path, status)
+	fmt.Fprintf(stdout, "gateway %d: GET %-8s -> %d\n", n, path, status)
 	if status != want {
 		return fmt.Errorf("gateway %d: GET %s returned status %d, expected %d", n, path, status, want)
 	}
