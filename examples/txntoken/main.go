@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -48,10 +49,18 @@ const (
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL:", err)
-		os.Exit(1)
+	os.Exit(run(context.Background(), os.Stdout, os.Stderr))
+}
+
+// run runs the example with its steps printed to stdout and returns the exit
+// status. It returns 1, naming the cause on stderr, if a step failed or an
+// outcome differed from the expected one.
+func run(ctx context.Context, stdout, stderr io.Writer) int {
+	if err := demo(ctx, stdout); err != nil {
+		fmt.Fprintln(stderr, "FAIL:", err)
+		return 1
 	}
+	return 0
 }
 
 // serve starts h on an ephemeral loopback port and returns its URL.
@@ -65,8 +74,9 @@ func serve(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
-func run() error {
-	ctx := context.Background()
+// demo exchanges an opaque token for a transaction token, presents it to
+// both services, checks each status and prints the token sizes.
+func demo(ctx context.Context, stdout io.Writer) error {
 	reg, err := txntoken.ParseRegistry([]byte(schema))
 	if err != nil {
 		return err
@@ -136,7 +146,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	token, err := introspect(authURL, url.Values{"token": {opaque}, "operation": {"payment_initiate"}, "amount": {"500"}})
+	token, err := introspect(ctx, authURL, url.Values{"token": {opaque}, "operation": {"payment_initiate"}, "amount": {"500"}})
 	if err != nil {
 		return err
 	}
@@ -144,7 +154,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("gateway obtained a token: sub=%v txn_tag=%v amount=%v\n", payload["sub"], payload["txn_tag"], payload["amount"])
+	fmt.Fprintf(stdout, "gateway obtained a token: sub=%v txn_tag=%v amount=%v\n", payload["sub"], payload["txn_tag"], payload["amount"])
 
 	var failed []string
 	expect := func(what string, got, want int) {
@@ -153,31 +163,31 @@ func run() error {
 			mark = "FAIL"
 			failed = append(failed, what)
 		}
-		fmt.Printf("%s %-40s %d (want %d)\n", mark, what, got, want)
+		fmt.Fprintf(stdout, "%s %-40s %d (want %d)\n", mark, what, got, want)
 	}
-	expect("body amount 999 at payment service", post(paymentsURL, token, `{"amount":999}`), 401)
-	expect("token at payment service", post(paymentsURL, token, `{"amount":500}`), 200)
-	expect("same token at payment service again", post(paymentsURL, token, `{"amount":500}`), 401)
-	expect("token at profile service", post(profileURL, token, `{}`), 403)
+	expect("body amount 999 at payment service", post(ctx, paymentsURL, token, `{"amount":999}`), 401)
+	expect("token at payment service", post(ctx, paymentsURL, token, `{"amount":500}`), 200)
+	expect("same token at payment service again", post(ctx, paymentsURL, token, `{"amount":500}`), 401)
+	expect("token at profile service", post(ctx, profileURL, token, `{}`), 403)
 
-	status, err := introspectStatus(authURL, url.Values{"token": {opaque}, "operation": {"payment_initiate"}, "amount": {"lots"}})
+	status, err := introspectStatus(ctx, authURL, url.Values{"token": {opaque}, "operation": {"payment_initiate"}, "amount": {"lots"}})
 	if err != nil {
 		return err
 	}
 	expect("introspection with amount=lots", status, 400)
 
-	if err := printSizes(reg); err != nil {
+	if err := printSizes(stdout, reg); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("unexpected outcome: %s", strings.Join(failed, "; "))
 	}
-	fmt.Println("all outcomes as expected")
+	fmt.Fprintln(stdout, "all outcomes as expected")
 	return nil
 }
 
-func introspectStatus(endpoint string, form url.Values) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+func introspectStatus(ctx context.Context, endpoint string, form url.Values) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return 0, err
 	}
@@ -191,8 +201,8 @@ func introspectStatus(endpoint string, form url.Values) (int, error) {
 	return resp.StatusCode, nil
 }
 
-func introspect(endpoint string, form url.Values) (string, error) {
-	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+func introspect(ctx context.Context, endpoint string, form url.Values) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
 		return "", err
 	}
@@ -217,8 +227,8 @@ func introspect(endpoint string, form url.Values) (string, error) {
 	return answer.JWT, nil
 }
 
-func post(endpoint, token, body string) int {
-	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
+func post(ctx context.Context, endpoint, token, body string) int {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
 	if err != nil {
 		return 0
 	}
@@ -233,9 +243,10 @@ func post(endpoint, token, body string) int {
 }
 
 // printSizes mints the reference token (sub, txn_tag or scope, amount) with
-// each algorithm in both layouts and prints its size and the worst case.
-func printSizes(reg *txntoken.Registry) error {
-	fmt.Println("token sizes in bytes for sub=alice, payment_initiate, amount=500 (actual / worst case):")
+// each algorithm in both layouts and prints its size and the worst case to
+// stdout.
+func printSizes(stdout io.Writer, reg *txntoken.Registry) error {
+	fmt.Fprintln(stdout, "token sizes in bytes for sub=alice, payment_initiate, amount=500 (actual / worst case):")
 	for _, alg := range []string{"HS256", "ES256", "EdDSA", "RS256"} {
 		keys, err := signingKeys(alg)
 		if err != nil {
@@ -259,7 +270,7 @@ func printSizes(reg *txntoken.Registry) error {
 			}
 			line += fmt.Sprintf("  %s %4d / %4d", layout, len(token), worst)
 		}
-		fmt.Println(line)
+		fmt.Fprintln(stdout, line)
 	}
 	return nil
 }
