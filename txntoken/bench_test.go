@@ -28,34 +28,44 @@ func BenchmarkMint(b *testing.B) {
 }
 
 // BenchmarkVerify compares txntoken verification (signature plus schema)
-// with bare jwtutil verification of a token of the same size, in one run.
+// with bare jwtutil verification of a token of the same size, in one run,
+// for both layouts.
 func BenchmarkVerify(b *testing.B) {
-	for _, alg := range []string{"HS256", "ES256", "EdDSA"} {
-		e := newEnv(b, alg, txntoken.LayoutFlat)
-		ctx := context.Background()
-		token := mint(b, e, benchClaims)
-		// The bare token carries the same claim names and values, only
-		// unchecked by a schema: same size, same JSON to decode.
-		bare := signRaw(b, e, "JWT", map[string]any{"sub": "alice", "txn_tag": "payment_initiate",
-			"amount": 500, "currency": "EUR", "account": "DE89370400440532013000", "aud": paymentsAud})
-		require.InDelta(b, len(token), len(bare), 4)
+	for _, layout := range []txntoken.Layout{txntoken.LayoutFlat, txntoken.LayoutIETF} {
+		for _, alg := range []string{"HS256", "ES256", "EdDSA"} {
+			e := newEnv(b, alg, layout)
+			ctx := context.Background()
+			token := mint(b, e, benchClaims)
+			// The bare token carries the same claim names and values, only
+			// unchecked by a schema: same size, same JSON to decode.
+			var bare string
+			if layout == txntoken.LayoutIETF {
+				bare = signRaw(b, e, txntoken.JWTType, map[string]any{"sub": "alice", "scope": "payment_initiate",
+					"txn": "0123456789abcdefghijkl", "jti": nil, "req_wl": "gateway", "aud": paymentsAud,
+					"tctx": map[string]any{"amount": 500, "currency": "EUR", "account": "DE89370400440532013000"}})
+			} else {
+				bare = signRaw(b, e, "JWT", map[string]any{"sub": "alice", "txn_tag": "payment_initiate",
+					"amount": 500, "currency": "EUR", "account": "DE89370400440532013000", "aud": paymentsAud})
+			}
+			require.InDelta(b, len(token), len(bare), 4)
 
-		b.Run(alg+"/txntoken", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.verifier.Verify(ctx, token, "payment_initiate"); err != nil {
-					b.Fatal(err)
+			b.Run(layout.String()+"/"+alg+"/txntoken", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.verifier.Verify(ctx, token, "payment_initiate"); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
-		b.Run(alg+"/jwtutil", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := e.jwt.Verify(ctx, bare); err != nil {
-					b.Fatal(err)
+			})
+			b.Run(layout.String()+"/"+alg+"/jwtutil", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.jwt.Verify(ctx, bare); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -264,7 +264,8 @@ func checkBinding(r *http.Request, op *Operation, binds []Bind, values Values, m
 		if err != nil {
 			return err
 		}
-		want, inToken := values[b.Claim]
+		want := values.find(b.Claim)
+		inToken := want != nil
 		if !present && !inToken {
 			continue
 		}
@@ -279,33 +280,33 @@ func checkBinding(r *http.Request, op *Operation, binds []Bind, values Values, m
 }
 
 // matches compares a request value with the token's typed value want.
-func matches(c *Claim, got, want any, fromJSON bool) bool {
+func matches(c *Claim, got any, want *entry, fromJSON bool) bool {
 	if !fromJSON {
 		s, _ := got.(string)
 		v, why := c.parseForm(s)
-		return why == "" && v == want
+		return why == "" && v.equal(want)
 	}
 	switch c.Type {
 	case TypeString:
 		s, ok := got.(string)
-		return ok && s == want
+		return ok && want.kind == kindString && s == want.str
 	case TypeBoolean:
 		b, ok := got.(bool)
-		return ok && b == want
+		return ok && want.kind == kindBool && b == (want.num != 0)
 	case TypeInteger:
 		n, ok := got.(json.Number)
 		if !ok || !isJSONInteger(string(n)) {
 			return false
 		}
 		i, err := strconv.ParseInt(string(n), 10, 64)
-		return err == nil && i == want
+		return err == nil && want.kind == kindInt && i == int64(want.num)
 	case TypeNumber:
 		n, ok := got.(json.Number)
 		if !ok || !isJSONNumber(string(n)) {
 			return false
 		}
 		f, err := strconv.ParseFloat(string(n), 64)
-		return err == nil && f == want
+		return err == nil && want.kind == kindFloat && f == want.float()
 	}
 	return false
 }

@@ -233,21 +233,21 @@ func parseRequestJSON(op *Operation, form url.Values) (Values, map[string]string
 	if s := form.Get("request_details"); s != "" {
 		m, err := jsonObject([]byte(s))
 		if err != nil {
-			return nil, nil, &ValidationError{Operation: op.Name, Reason: "request_details is not a JSON object", err: ErrInvalidClaim}
+			return Values{}, nil, &ValidationError{Operation: op.Name, Reason: "request_details is not a JSON object", err: ErrInvalidClaim}
 		}
 		details = m
 	}
 	values, err := op.ParseClaims(details)
 	if err != nil {
-		return nil, nil, err
+		return Values{}, nil, err
 	}
 	var rctx map[string]string
 	if s := form.Get("request_context"); s != "" {
 		if len(s) > MaxRequestContextSize {
-			return nil, nil, &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("request_context exceeds %d bytes", MaxRequestContextSize), err: ErrInvalidClaim}
+			return Values{}, nil, &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("request_context exceeds %d bytes", MaxRequestContextSize), err: ErrInvalidClaim}
 		}
 		if _, err := jsonObject([]byte(s)); err != nil || json.Unmarshal([]byte(s), &rctx) != nil {
-			return nil, nil, &ValidationError{Operation: op.Name, Reason: "request_context must be a JSON object of strings", err: ErrInvalidClaim}
+			return Values{}, nil, &ValidationError{Operation: op.Name, Reason: "request_context must be a JSON object of strings", err: ErrInvalidClaim}
 		}
 	}
 	return values, rctx, nil

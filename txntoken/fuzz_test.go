@@ -33,21 +33,25 @@ func FuzzParseClaims(f *testing.F) {
 		if err != nil {
 			return
 		}
-		raw := make(map[string]json.RawMessage, len(values))
-		for name, v := range values {
-			b, err := json.Marshal(encodeValue(v))
+		raw := make(map[string]json.RawMessage, values.Len())
+		for i := range values.entries {
+			b, err := json.Marshal(values.entries[i].encode())
 			if err != nil {
-				t.Fatalf("re-encoding %s: %v", name, err)
+				t.Fatalf("re-encoding %s: %v", values.name(i), err)
 			}
-			raw[name] = b
+			raw[values.name(i)] = b
 		}
 		again, err := op.ParseClaims(raw)
 		if err != nil {
 			t.Fatalf("accepted values do not validate again: %v", err)
 		}
-		for name, v := range values {
-			if again[name] != v {
-				t.Fatalf("claim %s: %v became %v", name, v, again[name])
+		if again.Len() != values.Len() {
+			t.Fatalf("%d values became %d", values.Len(), again.Len())
+		}
+		for i := range values.entries {
+			e, name := &values.entries[i], values.name(i)
+			if got := again.find(name); got == nil || *got != *e {
+				t.Fatalf("claim %s: %v became %v", name, e.value(), again.Map()[name])
 			}
 		}
 	})

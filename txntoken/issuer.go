@@ -205,8 +205,8 @@ func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values V
 	case LayoutFlat:
 		claims[claimTxnTag] = op.Name
 		claims[claimJti] = id
-		for name, v := range values {
-			claims[name] = encodeValue(v)
+		for i := range values.entries {
+			claims[values.name(i)] = values.entries[i].encode()
 		}
 	case LayoutIETF:
 		typ = JWTType
@@ -217,9 +217,9 @@ func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values V
 		claims[claimTxn] = id
 		claims[claimScope] = op.Name
 		claims[claimReqWL] = requester
-		tctx := make(map[string]any, len(values))
-		for name, v := range values {
-			tctx[name] = encodeValue(v)
+		tctx := make(map[string]any, values.Len())
+		for i := range values.entries {
+			tctx[values.name(i)] = values.entries[i].encode()
 		}
 		claims[claimTctx] = tctx
 		if len(rctx) > 0 {

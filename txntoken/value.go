@@ -3,6 +3,7 @@ package txntoken
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"math"
 	"math/bits"
 	"net/url"
@@ -14,7 +15,10 @@ import (
 
 // checkString returns why s violates c's string constraints, or "".
 func (c *Claim) checkString(s string) string {
-	if !utf8.ValidString(s) {
+	// A character-run pattern admits ASCII only, so a match also proves
+	// the string valid UTF-8 and spares the second scan.
+	matched := c.run != nil && c.run.match(s)
+	if !matched && !utf8.ValidString(s) {
 		return "must be valid UTF-8"
 	}
 	if len(s) > c.MaxLength {
@@ -23,7 +27,7 @@ func (c *Claim) checkString(s string) string {
 	if len(c.Enum) > 0 && !slices.Contains(c.Enum, s) {
 		return "is not one of the permitted values"
 	}
-	if c.pattern != nil && !c.matchPattern(s) {
+	if c.pattern != nil && !matched && !c.matchPattern(s) {
 		return "does not match the pattern " + strconv.Quote(c.Pattern)
 	}
 	return ""
@@ -53,55 +57,55 @@ func formatBound(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) 
 // field, query parameter, path value or header, to c's type. Integers and
 // numbers must follow the JSON number grammar, so "0x10", "1_000", "+5",
 // "Inf" and "NaN" are rejected; booleans must be "true" or "false".
-func (c *Claim) parseForm(s string) (any, string) {
+func (c *Claim) parseForm(s string) (entry, string) {
 	switch c.Type {
 	case TypeString:
 		if why := c.checkString(s); why != "" {
-			return nil, why
+			return entry{}, why
 		}
-		return s, ""
+		return stringEntry(s), ""
 	case TypeInteger:
 		if !isJSONInteger(s) {
-			return nil, "must be an integer"
+			return entry{}, "must be an integer"
 		}
 		return c.integer(s)
 	case TypeNumber:
 		if !isJSONNumber(s) {
-			return nil, "must be a number"
+			return entry{}, "must be a number"
 		}
 		return c.number(s)
 	case TypeBoolean:
 		switch s {
 		case "true":
-			return true, ""
+			return boolEntry(true), ""
 		case "false":
-			return false, ""
+			return boolEntry(false), ""
 		}
-		return nil, `must be "true" or "false"`
+		return entry{}, `must be "true" or "false"`
 	}
-	return nil, "has an unsupported type"
+	return entry{}, "has an unsupported type"
 }
 
-func (c *Claim) integer(s string) (any, string) {
+func (c *Claim) integer(s string) (entry, string) {
 	i, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || i > MaxSafeInteger || i < -MaxSafeInteger {
-		return nil, fmt.Sprintf("is outside ±%d", int64(MaxSafeInteger))
+		return entry{}, fmt.Sprintf("is outside ±%d", int64(MaxSafeInteger))
 	}
 	if why := c.checkNumber(float64(i)); why != "" {
-		return nil, why
+		return entry{}, why
 	}
-	return i, ""
+	return intEntry(i), ""
 }
 
-func (c *Claim) number(s string) (any, string) {
+func (c *Claim) number(s string) (entry, string) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return nil, "is out of range"
+		return entry{}, "is out of range"
 	}
 	if why := c.checkNumber(f); why != "" {
-		return nil, why
+		return entry{}, why
 	}
-	return f, ""
+	return floatEntry(f), ""
 }
 
 // parseJSON converts one JSON value to c's type. No coercion happens here:
@@ -109,47 +113,49 @@ func (c *Claim) number(s string) (any, string) {
 // or "500"), because that is what Mint writes and any other spelling means
 // the token was not minted by this package. A string result may share
 // memory with raw, so raw must not change afterwards.
-func (c *Claim) parseJSON(raw string) (any, string) {
-	raw = strings.TrimSpace(raw)
+func (c *Claim) parseJSON(raw string) (entry, string) {
+	if raw != "" && (isSpace(raw[0]) || isSpace(raw[len(raw)-1])) {
+		raw = strings.TrimSpace(raw)
+	}
 	if len(raw) == 0 {
-		return nil, "is empty"
+		return entry{}, "is empty"
 	}
 	switch c.Type {
 	case TypeString:
 		s, ok := jsonStringText(raw)
 		if !ok {
-			return nil, "must be a string"
+			return entry{}, "must be a string"
 		}
 		if why := c.checkString(s); why != "" {
-			return nil, why
+			return entry{}, why
 		}
-		return s, ""
+		return stringEntry(s), ""
 	case TypeInteger:
 		if !isJSONInteger(raw) {
-			return nil, "must be an integer"
+			return entry{}, "must be an integer"
 		}
 		return c.integer(raw)
 	case TypeNumber:
 		if !isJSONNumber(raw) {
-			return nil, "must be a number"
+			return entry{}, "must be a number"
 		}
 		return c.number(raw)
 	case TypeBoolean:
 		switch raw {
 		case "true":
-			return true, ""
+			return boolEntry(true), ""
 		case "false":
-			return false, ""
+			return boolEntry(false), ""
 		}
-		return nil, "must be a boolean"
+		return entry{}, "must be a boolean"
 	}
-	return nil, "has an unsupported type"
+	return entry{}, "has an unsupported type"
 }
 
 // checkValue validates a Go value given to Mint, converting the integer and
 // float kinds to int64 and float64. Strings are parsed as form values, so a
 // caller may pass url.Values-style text for any type.
-func (c *Claim) checkValue(v any) (any, string) {
+func (c *Claim) checkValue(v any) (entry, string) {
 	switch x := v.(type) {
 	case string:
 		return c.parseForm(x)
@@ -159,7 +165,7 @@ func (c *Claim) checkValue(v any) (any, string) {
 		if c.Type != TypeBoolean {
 			break
 		}
-		return x, ""
+		return boolEntry(x), ""
 	case int:
 		return c.fromInt(int64(x))
 	case int32:
@@ -173,36 +179,36 @@ func (c *Claim) checkValue(v any) (any, string) {
 	case float32:
 		return c.fromFloat(float64(x))
 	}
-	return nil, fmt.Sprintf("must be a %s", c.Type)
+	return entry{}, fmt.Sprintf("must be a %s", c.Type)
 }
 
-func (c *Claim) fromInt(i int64) (any, string) {
+func (c *Claim) fromInt(i int64) (entry, string) {
 	switch c.Type {
 	case TypeInteger:
 		return c.integer(strconv.FormatInt(i, 10))
 	case TypeNumber:
 		return c.fromFloat(float64(i))
 	}
-	return nil, fmt.Sprintf("must be a %s", c.Type)
+	return entry{}, fmt.Sprintf("must be a %s", c.Type)
 }
 
-func (c *Claim) fromFloat(f float64) (any, string) {
+func (c *Claim) fromFloat(f float64) (entry, string) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, "must be finite"
+		return entry{}, "must be finite"
 	}
 	switch c.Type {
 	case TypeNumber:
 		if why := c.checkNumber(f); why != "" {
-			return nil, why
+			return entry{}, why
 		}
-		return f, ""
+		return floatEntry(f), ""
 	case TypeInteger:
 		if f != math.Trunc(f) || math.Abs(f) > MaxSafeInteger {
-			return nil, "must be an integer"
+			return entry{}, "must be an integer"
 		}
 		return c.integer(strconv.FormatInt(int64(f), 10))
 	}
-	return nil, fmt.Sprintf("must be a %s", c.Type)
+	return entry{}, fmt.Sprintf("must be a %s", c.Type)
 }
 
 // decodeJSONString decodes a JSON string literal into a new string.
@@ -218,12 +224,14 @@ func jsonStringText(raw string) (string, bool) {
 		return "", false
 	}
 	inner := raw[1 : len(raw)-1]
-	if strings.IndexByte(inner, '\\') < 0 && strings.IndexByte(inner, '"') < 0 {
-		for i := 0; i < len(inner); i++ {
-			if inner[i] < 0x20 {
-				return "", false
-			}
+	plain := true
+	for i := 0; i < len(inner); i++ {
+		if c := inner[i]; c < 0x20 || c == '\\' || c == '"' {
+			plain = false
+			break
 		}
+	}
+	if plain {
 		return inner, true
 	}
 	var s string
@@ -292,32 +300,188 @@ func isJSONNumber(s string) bool {
 	return i == len(s)
 }
 
-// Values are the typed context claims of one token, keyed by claim name:
-// string, int64, float64 or bool as the schema declares.
-type Values map[string]any
+// valueKind is the type of one held value.
+type valueKind uint8
+
+const (
+	kindString valueKind = iota + 1
+	kindInt
+	kindFloat
+	kindBool
+)
+
+// entry is one typed claim value, held without boxing it in an interface.
+// It names its claim by position, so that it takes 32 bytes.
+type entry struct {
+	str  string    // kindString
+	num  uint64    // kindInt: the int64; kindFloat: the float64 bits; kindBool: 0 or 1
+	idx  uint8     // position of the claim in Operation.Claims
+	kind valueKind // 0 only in the entry returned with an error
+}
+
+// The claim position fits in entry.idx.
+var _ [255 - MaxClaims]struct{}
+
+func stringEntry(s string) entry { return entry{kind: kindString, str: s} }
+func intEntry(i int64) entry     { return entry{kind: kindInt, num: uint64(i)} }
+func floatEntry(f float64) entry { return entry{kind: kindFloat, num: math.Float64bits(f)} }
+
+func boolEntry(b bool) entry {
+	e := entry{kind: kindBool}
+	if b {
+		e.num = 1
+	}
+	return e
+}
+
+func (e *entry) float() float64 { return math.Float64frombits(e.num) }
+
+// value boxes e as string, int64, float64 or bool.
+func (e *entry) value() any {
+	switch e.kind {
+	case kindString:
+		return e.str
+	case kindInt:
+		return int64(e.num)
+	case kindFloat:
+		return e.float()
+	case kindBool:
+		return e.num != 0
+	}
+	return nil
+}
+
+// encode returns what Mint writes for e. Numbers are written as json.Number
+// so that the output does not depend on the signer's JSON encoder.
+func (e *entry) encode() any {
+	switch e.kind {
+	case kindInt:
+		return json.Number(strconv.FormatInt(int64(e.num), 10))
+	case kindFloat:
+		return json.Number(strconv.FormatFloat(e.float(), 'g', -1, 64))
+	}
+	return e.value()
+}
+
+// equal reports whether e and o hold the same typed value. Numbers compare
+// by value, so 0 equals -0.
+func (e *entry) equal(o *entry) bool {
+	if e.kind != o.kind {
+		return false
+	}
+	if e.kind == kindFloat {
+		return e.float() == o.float()
+	}
+	return e.str == o.str && e.num == o.num
+}
+
+// inlineValues is how many values a Context holds without a second
+// allocation. A token with more claims gets its values on the heap. Four
+// keep a Context at 384 bytes, and verification cost grows with its size.
+const inlineValues = 4
+
+// Values are the typed context claims of one token: string, int64, float64
+// or bool as the schema declares. Read them with String, Int, Float and
+// Bool, which report false for an absent claim or one of another type.
+// Values are read-only and may be copied, and copies share their storage.
+// The zero Values holds no claims.
+type Values struct {
+	op      *Operation
+	entries []entry // ordered by idx, which is name order
+}
+
+// name returns the claim name of v.entries[i].
+func (v Values) name(i int) string { return v.op.names[v.entries[i].idx] }
+
+// find returns the entry of the claim name, or nil.
+func (v Values) find(name string) *entry {
+	if len(v.entries) == 0 {
+		return nil
+	}
+	i, ok := v.op.index(name)
+	if !ok {
+		return nil
+	}
+	es := v.entries
+	lo, hi := 0, len(es)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if int(es[m].idx) < i {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(es) && int(es[lo].idx) == i {
+		return &es[lo]
+	}
+	return nil
+}
 
 // String returns the string claim name.
 func (v Values) String(name string) (string, bool) {
-	s, ok := v[name].(string)
-	return s, ok
+	if e := v.find(name); e != nil && e.kind == kindString {
+		return e.str, true
+	}
+	return "", false
 }
 
 // Int returns the integer claim name.
 func (v Values) Int(name string) (int64, bool) {
-	i, ok := v[name].(int64)
-	return i, ok
+	if e := v.find(name); e != nil && e.kind == kindInt {
+		return int64(e.num), true
+	}
+	return 0, false
 }
 
 // Float returns the number claim name.
 func (v Values) Float(name string) (float64, bool) {
-	f, ok := v[name].(float64)
-	return f, ok
+	if e := v.find(name); e != nil && e.kind == kindFloat {
+		return e.float(), true
+	}
+	return 0, false
 }
 
 // Bool returns the boolean claim name.
 func (v Values) Bool(name string) (bool, bool) {
-	b, ok := v[name].(bool)
-	return b, ok
+	if e := v.find(name); e != nil && e.kind == kindBool {
+		return e.num != 0, true
+	}
+	return false, false
+}
+
+// Has reports whether the claim name is present.
+func (v Values) Has(name string) bool { return v.find(name) != nil }
+
+// Len returns the number of claims present.
+func (v Values) Len() int { return len(v.entries) }
+
+// All returns an iterator over the claims in name order, each value boxed
+// as string, int64, float64 or bool.
+func (v Values) All() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		for i := range v.entries {
+			if !yield(v.name(i), v.entries[i].value()) {
+				return
+			}
+		}
+	}
+}
+
+// Map returns the claims as a new map of string, int64, float64 and bool
+// values, which the caller may change.
+func (v Values) Map() map[string]any {
+	m := make(map[string]any, len(v.entries))
+	for i := range v.entries {
+		m[v.name(i)] = v.entries[i].value()
+	}
+	return m
+}
+
+// MarshalJSON encodes v as a JSON object of its claims, as encoding/json
+// encodes the map that Map returns.
+func (v Values) MarshalJSON() ([]byte, error) {
+	return json.Marshal(v.Map())
 }
 
 // ParseParams validates form parameters against the operation's schema and
@@ -325,9 +489,9 @@ func (v Values) Bool(name string) (bool, bool) {
 // once; text such as "500" is converted to the declared type. Errors are
 // *ValidationError values naming the claim.
 func (o *Operation) ParseParams(params url.Values) (Values, error) {
-	return parseAll(o, params, func(c *Claim, vs []string) (any, string) {
+	return parseAll(o, params, func(c *Claim, vs []string) (entry, string) {
 		if len(vs) != 1 {
-			return nil, "must be given exactly once"
+			return entry{}, "must be given exactly once"
 		}
 		return c.parseForm(vs[0])
 	})
@@ -350,7 +514,7 @@ func (o *Operation) ParseClaims(claims map[string]json.RawMessage) (Values, erro
 		// with the caller's map, which the caller may change.
 		set.add(o, name, string(raw))
 	}
-	return set.values(o)
+	return set.values(o, nil)
 }
 
 // claimSet.seen holds one bit per claim.
@@ -366,66 +530,96 @@ type claimSet struct {
 	strange bool              // whether an undeclared name was seen
 }
 
-// add records the claim name with JSON text raw. Names are unique within
-// a JSON object as jwtutil and jsonObject read it, so a later add never
-// replaces an earlier one.
-func (s *claimSet) add(o *Operation, name, raw string) {
-	i, ok := slices.BinarySearch(o.names, name)
+// isSpace reports whether c is JSON whitespace, or another byte that
+// strings.TrimSpace removes.
+func isSpace(c byte) bool {
+	return c <= ' ' || c >= utf8.RuneSelf
+}
+
+// index returns the position of the claim name in o.Claims. Operations
+// are small, so a linear scan that compares lengths first beats a binary
+// search for most of them.
+func (o *Operation) index(name string) (int, bool) {
+	if len(o.names) > 8 {
+		return slices.BinarySearch(o.names, name)
+	}
+	for i, n := range o.names {
+		if len(n) == len(name) && n == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// add records the claim name with JSON text raw. It reports false, and
+// keeps the first value, when name was added before. Callers whose names
+// are unique already may ignore the result.
+func (s *claimSet) add(o *Operation, name, raw string) bool {
+	i, ok := o.index(name)
 	if !ok {
 		if !s.strange || name < s.unknown {
 			s.unknown, s.strange = name, true
 		}
-		return
+		return true
+	}
+	if s.seen&(1<<i) != 0 {
+		return false
 	}
 	s.raw[i] = raw
 	s.seen |= 1 << i
+	return true
 }
 
-// values validates the collected claims and returns them typed. The first
-// error names the first faulty declared claim in name order, then the first
-// undeclared name, so that it does not depend on the order of the claims in
-// the token. String values share memory with the collected text.
-func (s *claimSet) values(o *Operation) (Values, error) {
-	out := make(Values, bits.OnesCount64(s.seen))
+// values validates the collected claims and returns them typed, appended
+// to dst, whose capacity the caller may provide. The first error names the
+// first faulty declared claim in name order, then the first undeclared
+// name, so that it does not depend on the order of the claims in the
+// token. String values share memory with the collected text.
+func (s *claimSet) values(o *Operation, dst []entry) (Values, error) {
+	if n := bits.OnesCount64(s.seen); cap(dst)-len(dst) < n {
+		dst = slices.Grow(dst, n)
+	}
 	for i := range o.Claims {
 		c := &o.Claims[i]
 		if s.seen&(1<<i) == 0 {
 			if c.Required {
-				return nil, claimError(o.Name, c.Name, "is required")
+				return Values{}, claimError(o.Name, c.Name, "is required")
 			}
 			continue
 		}
-		v, why := c.parseJSON(s.raw[i])
+		e, why := c.parseJSON(s.raw[i])
 		if why != "" {
-			return nil, claimError(o.Name, c.Name, "%s", why)
+			return Values{}, claimError(o.Name, c.Name, "%s", why)
 		}
-		out[c.Name] = v
+		e.idx = uint8(i)
+		dst = append(dst, e)
 	}
 	if s.strange {
-		return nil, claimError(o.Name, s.unknown, "is not declared by the schema")
+		return Values{}, claimError(o.Name, s.unknown, "is not declared by the schema")
 	}
-	return out, nil
+	return Values{op: o, entries: dst}, nil
 }
 
 // parseAll converts every entry of in with parse. It walks the declared
 // claims in name order, so that the first error reported does not depend on
 // map iteration order, then looks for undeclared names.
-func parseAll[V any](o *Operation, in map[string]V, parse func(*Claim, V) (any, string)) (Values, error) {
-	out := make(Values, len(in))
+func parseAll[V any](o *Operation, in map[string]V, parse func(*Claim, V) (entry, string)) (Values, error) {
+	out := make([]entry, 0, len(in))
 	for i := range o.Claims {
 		c := &o.Claims[i]
 		raw, ok := in[c.Name]
 		if !ok {
 			if c.Required {
-				return nil, claimError(o.Name, c.Name, "is required")
+				return Values{}, claimError(o.Name, c.Name, "is required")
 			}
 			continue
 		}
-		v, why := parse(c, raw)
+		e, why := parse(c, raw)
 		if why != "" {
-			return nil, claimError(o.Name, c.Name, "%s", why)
+			return Values{}, claimError(o.Name, c.Name, "%s", why)
 		}
-		out[c.Name] = v
+		e.idx = uint8(i)
+		out = append(out, e)
 	}
 	if len(out) != len(in) {
 		var unknown []string
@@ -435,20 +629,7 @@ func parseAll[V any](o *Operation, in map[string]V, parse func(*Claim, V) (any, 
 			}
 		}
 		slices.Sort(unknown)
-		return nil, claimError(o.Name, unknown[0], "is not declared by the schema")
+		return Values{}, claimError(o.Name, unknown[0], "is not declared by the schema")
 	}
-	return out, nil
-}
-
-// encodeValue returns the JSON text Mint writes for a canonical value. Numbers
-// are written as json.Number so that the output does not depend on the
-// signer's JSON encoder.
-func encodeValue(v any) any {
-	switch x := v.(type) {
-	case int64:
-		return json.Number(strconv.FormatInt(x, 10))
-	case float64:
-		return json.Number(strconv.FormatFloat(x, 'g', -1, 64))
-	}
-	return v
+	return Values{op: o, entries: out}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tokenpattern/tokenpattern/internal/bearer"
@@ -40,6 +41,11 @@ type Context struct {
 	Values Values
 	// Layout is the layout the token was verified in.
 	Layout Layout
+
+	// values and requester back Values and Requesters, so that verifying
+	// a typical token allocates one Context and nothing else.
+	values    [inlineValues]entry
+	requester [1]string
 }
 
 type contextKey struct{}
@@ -173,7 +179,7 @@ func (v *Verifier) checkFlat(op *Operation, claims *jwtutil.Claims) (*Context, e
 	if c.ID == "" {
 		return nil, invalid(`"jti" is missing`)
 	}
-	if c.Values, err = set.values(op); err != nil {
+	if c.Values, err = set.values(op, c.values[:0]); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -189,8 +195,27 @@ func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims) (*Context, e
 	if t := strings.TrimPrefix(strings.ToLower(claims.Header.Type), "application/"); t != JWTType {
 		return nil, invalid(`"typ" is not %q`, JWTType)
 	}
-	var scope string
-	if err := claims.Get(claimScope, &scope); err != nil {
+	// One pass finds the members this layout reads. As in checkFlat, the
+	// text views the token's payload.
+	var rawScope, rawTxn, rawWL, rawRctx, rawTctx string
+	var hasScope, hasTxn, hasWL, hasRctx, hasTctx bool
+	for name, raw := range claims.All() {
+		switch name {
+		case claimScope:
+			rawScope, hasScope = sharedText(raw), true
+		case claimTxn:
+			rawTxn, hasTxn = sharedText(raw), true
+		case claimReqWL:
+			rawWL, hasWL = sharedText(raw), true
+		case claimRctx:
+			rawRctx, hasRctx = sharedText(raw), true
+		case claimTctx:
+			rawTctx, hasTctx = sharedText(raw), true
+		}
+	}
+
+	scope, ok := stringClaim(rawScope)
+	if !hasScope || !ok {
 		return nil, invalid(`"scope" is missing or not a string`)
 	}
 	if scope != op.Name {
@@ -200,31 +225,39 @@ func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims) (*Context, e
 	if err != nil {
 		return nil, err
 	}
-	if err := claims.Get(claimTxn, &c.ID); err != nil || c.ID == "" {
+	if c.ID, ok = stringClaim(rawTxn); !hasTxn || !ok || c.ID == "" {
 		return nil, invalid(`"txn" is missing or not a string`)
 	}
-	rawWL, ok := claims.Raw(claimReqWL)
-	if !ok {
+	if !hasWL {
 		return nil, invalid(`"req_wl" is missing`)
 	}
 	// The draft lets "req_wl" grow into an array when a token is replaced.
-	var one string
-	if json.Unmarshal(rawWL, &one) == nil && one != "" {
-		c.Requesters = []string{one}
-	} else if json.Unmarshal(rawWL, &c.Requesters) != nil || len(c.Requesters) == 0 {
+	if single, ok := stringClaim(rawWL); ok && single != "" {
+		c.requester[0] = single
+		c.Requesters = c.requester[:]
+	} else if json.Unmarshal([]byte(rawWL), &c.Requesters) != nil || len(c.Requesters) == 0 {
 		return nil, invalid(`"req_wl" is not a string or an array of strings`)
 	}
-	if rctx, ok := claims.Raw(claimRctx); ok {
+	if hasRctx {
+		// A copy, because the caller may write to a json.RawMessage.
+		rctx := json.RawMessage(rawRctx)
 		if _, err := jsonObject(rctx); err != nil {
 			return nil, invalid(`"rctx" is not a JSON object`)
 		}
 		c.RequestContext = rctx
 	}
-	rawTctx, ok := claims.Raw(claimTctx)
-	if !ok {
+	if !hasTctx {
 		return nil, invalid(`"tctx" is missing`)
 	}
-	tctx, err := jsonObject(rawTctx)
+	var set claimSet
+	if set.addObject(op, rawTctx) {
+		if c.Values, err = set.values(op, c.values[:0]); err == nil {
+			return c, nil
+		}
+	}
+	// The one-pass reader rejected the object or a claim, so decode it
+	// into a map, whose checks name the fault.
+	tctx, err := jsonObject([]byte(rawTctx))
 	if err != nil {
 		return nil, invalid(`"tctx" is not a JSON object`)
 	}
@@ -232,6 +265,29 @@ func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims) (*Context, e
 		return nil, err
 	}
 	return c, nil
+}
+
+// stringClaim decodes the JSON text of a string claim as encoding/json
+// decodes it into a string: null gives "", and invalid UTF-8 becomes
+// U+FFFD. Unlike json.Unmarshal it allocates only for escapes and invalid
+// UTF-8.
+func stringClaim(raw string) (string, bool) {
+	if raw == "null" {
+		return "", true
+	}
+	s, ok := jsonStringText(raw)
+	if ok && !utf8.ValidString(s) {
+		return decodeString(raw)
+	}
+	return s, ok
+}
+
+// decodeString is the slow path of stringClaim. It is a function of its
+// own so that its result variable escapes to the heap on that path only.
+func decodeString(raw string) (string, bool) {
+	var s string
+	err := json.Unmarshal([]byte(raw), &s)
+	return s, err == nil
 }
 
 // common checks the claims both layouts share: "sub", "iat" and the

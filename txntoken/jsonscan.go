@@ -1,0 +1,197 @@
+package txntoken
+
+// maxScanDepth bounds the nesting the scanner follows inside a context
+// object. Context claims are scalars, so a nested value is rejected
+// anyway, and the slow path describes why.
+const maxScanDepth = 32
+
+// scanner walks JSON text without decoding it. It accepts a subset of
+// RFC 8259: numbers of at most 64 bytes and nesting of at most
+// maxScanDepth. A rejection only sends the caller to the slow path, so the
+// subset never decides whether a token is valid.
+type scanner struct {
+	data string
+	pos  int
+}
+
+func (s *scanner) space() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// consume skips the byte c if it is next.
+func (s *scanner) consume(c byte) bool {
+	if s.pos < len(s.data) && s.data[s.pos] == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// str skips a string literal and reports whether it holds an escape.
+func (s *scanner) str() (escaped, ok bool) {
+	if !s.consume('"') {
+		return false, false
+	}
+	for i := s.pos; i < len(s.data); i++ {
+		switch c := s.data[i]; {
+		case c == '"':
+			s.pos = i + 1
+			return escaped, true
+		case c < 0x20:
+			return false, false
+		case c == '\\':
+			escaped = true
+			i++
+			if i >= len(s.data) {
+				return false, false
+			}
+			switch s.data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(s.data) {
+					return false, false
+				}
+				for j := i + 1; j <= i+4; j++ {
+					if !isHex(s.data[j]) {
+						return false, false
+					}
+				}
+				i += 4
+			default:
+				return false, false
+			}
+		}
+	}
+	return false, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// value skips one JSON value at the given nesting depth.
+func (s *scanner) value(depth int) bool {
+	if s.pos >= len(s.data) {
+		return false
+	}
+	switch c := s.data[s.pos]; {
+	case c == '"':
+		_, ok := s.str()
+		return ok
+	case c == '{' || c == '[':
+		if depth >= maxScanDepth {
+			return false
+		}
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		s.pos++
+		s.space()
+		if s.consume(end) {
+			return true
+		}
+		for {
+			if c == '{' {
+				if _, ok := s.str(); !ok {
+					return false
+				}
+				s.space()
+				if !s.consume(':') {
+					return false
+				}
+				s.space()
+			}
+			if !s.value(depth + 1) {
+				return false
+			}
+			s.space()
+			if s.consume(end) {
+				return true
+			}
+			if !s.consume(',') {
+				return false
+			}
+			s.space()
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		start := s.pos
+		for s.pos < len(s.data) {
+			c := s.data[s.pos]
+			if !('0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+				break
+			}
+			s.pos++
+		}
+		return isJSONNumber(s.data[start:s.pos])
+	}
+	return false
+}
+
+func (s *scanner) literal(lit string) bool {
+	if len(s.data)-s.pos >= len(lit) && s.data[s.pos:s.pos+len(lit)] == lit {
+		s.pos += len(lit)
+		return true
+	}
+	return false
+}
+
+// addObject records every member of data, the JSON text of one object,
+// in s, with one pass and no map. It reports false when data is not an
+// object the scanner accepts or names a declared claim twice. The values
+// are checked later, by claimSet.values.
+func (s *claimSet) addObject(o *Operation, data string) bool {
+	r := scanner{data: data}
+	r.space()
+	if !r.consume('{') {
+		return false
+	}
+	r.space()
+	if !r.consume('}') {
+		for {
+			start := r.pos
+			escaped, ok := r.str()
+			if !ok {
+				return false
+			}
+			name := data[start+1 : r.pos-1]
+			if escaped {
+				if name, ok = jsonStringText(data[start:r.pos]); !ok {
+					return false
+				}
+			}
+			r.space()
+			if !r.consume(':') {
+				return false
+			}
+			r.space()
+			valueStart := r.pos
+			if !r.value(1) || !s.add(o, name, data[valueStart:r.pos]) {
+				return false
+			}
+			r.space()
+			if r.consume('}') {
+				break
+			}
+			if !r.consume(',') {
+				return false
+			}
+			r.space()
+		}
+	}
+	r.space()
+	return r.pos == len(data)
+}
