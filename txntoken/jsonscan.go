@@ -39,27 +39,30 @@ func (s *scanner) str() (escaped, ok bool) {
 	if !s.consume('"') {
 		return false, false
 	}
-	for i := s.pos; i < len(s.data); i++ {
-		switch c := s.data[i]; {
-		case c == '"':
+	data := s.data
+	for i := s.pos; i < len(data); i++ {
+		c := data[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		switch c {
+		case '"':
 			s.pos = i + 1
 			return escaped, true
-		case c < 0x20:
-			return false, false
-		case c == '\\':
+		case '\\':
 			escaped = true
 			i++
-			if i >= len(s.data) {
+			if i >= len(data) {
 				return false, false
 			}
-			switch s.data[i] {
+			switch data[i] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if i+4 >= len(s.data) {
+				if i+4 >= len(data) {
 					return false, false
 				}
 				for j := i + 1; j <= i+4; j++ {
-					if !isHex(s.data[j]) {
+					if !isHex(data[j]) {
 						return false, false
 					}
 				}
@@ -67,6 +70,8 @@ func (s *scanner) str() (escaped, ok bool) {
 			default:
 				return false, false
 			}
+		default:
+			return false, false // a control character
 		}
 	}
 	return false, false
