@@ -172,6 +172,13 @@ func (g *Gateway) Middleware(scopes ...string) func(http.Handler) http.Handler {
 	scopeList := strings.Join(scopes, " ")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if hasQueryToken(r) {
+				// RFC 6750 section 2.3 sends the token in the URI query, where
+				// proxies and services log it. The gateway would forward it
+				// to every service, so it rejects the request instead.
+				bearer.WriteChallenge(w, bearer.Challenge{Realm: g.realm, Error: bearer.CodeInvalidRequest, Description: "access_token in the URI query is not accepted; send it in the Authorization header"})
+				return
+			}
 			token, err := g.token(r)
 			if err != nil {
 				c := bearer.ChallengeFor(err)
@@ -219,6 +226,16 @@ func (g *Gateway) writeError(w http.ResponseWriter, err error) {
 		}
 		bearer.WriteUnavailable(w)
 	}
+}
+
+// hasQueryToken reports whether the request URI carries an access_token
+// query parameter. The substring test keeps the common case free of query
+// parsing.
+func hasQueryToken(r *http.Request) bool {
+	if !strings.Contains(r.URL.RawQuery, "access_token") {
+		return false
+	}
+	return r.URL.Query().Has("access_token")
 }
 
 // token returns the opaque token from the Authorization header or, when

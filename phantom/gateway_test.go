@@ -381,3 +381,37 @@ func TestGatewayCancelledWaiter(t *testing.T) {
 	_, err := g.Exchange(ctx, token, nil)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+func TestGatewayRejectsQueryToken(t *testing.T) {
+	env := newTestEnv(t)
+	token := env.issue(t, defaultTestScope)
+	g := env.newGateway(t)
+	var forwarded []string
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forwarded = append(forwarded, r.URL.RawQuery)
+	})
+	h := g.Middleware()(upstream)
+
+	tests := []struct {
+		name   string
+		query  string
+		status int
+	}{
+		{"query token only", "access_token=" + url.QueryEscape(token), http.StatusBadRequest},
+		{"query token beside header", "page=2&access_token=x", http.StatusBadRequest},
+		{"similar parameter name", "access_token_hint=x", http.StatusOK},
+		{"no query", "", http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := bearerRequest(token)
+			r.URL.RawQuery = tc.query
+			rec := serve(h, r)
+			assert.Equal(t, tc.status, rec.Code)
+			if tc.status == http.StatusBadRequest {
+				assert.Contains(t, rec.Header().Get("WWW-Authenticate"), `error="invalid_request"`)
+			}
+		})
+	}
+	assert.Equal(t, []string{"access_token_hint=x", ""}, forwarded)
+}
