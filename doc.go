@@ -17,9 +17,10 @@
 // the issuer's published keys: no call to the auth server, but the claims are
 // readable by anyone who holds the token, and revocation waits for expiry.
 // package jwks fetches, caches and rotates key sets (and runs the issuer's key
-// ring); package jwtutil signs and verifies with strict defaults: an explicit
-// algorithm allow-list, required exp, issuer and audience checks, and no key
-// lookup from token headers.
+// ring); package jwtutil signs and verifies with strict defaults: only the
+// algorithms the selected key supports (never "none", never HMAC with a
+// public key), required exp, issuer and audience checks, and no key lookup
+// from token headers.
 //
 // # Phantom token: package phantom
 //

@@ -9,11 +9,12 @@
 // a RevocationEvent with Reset set (the cache drops every positive entry)
 // when it notices the loss, and again once it has resubscribed, and logs
 // both. Health-check pings find a server that hangs without closing the
-// connection.
+// connection. The package has no Skip or Insecure switches.
 //
 //	bus, err := redisbus.New(redisbus.Config{Client: rdb, Logger: logger})
 //	if err != nil { ... }
 //	defer bus.Close()
 //	unsubscribe := cache.Subscribe(bus) // gateway side
-//	err = bus.Publish(ctx, digest)      // auth server side
+//	// auth server side: pass bus as phantom.ServerConfig.Bus, which
+//	// publishes sha256.Sum256([]byte(token)) for each revoked token
 package redisbus

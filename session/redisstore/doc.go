@@ -18,6 +18,7 @@
 //
 // Any Redis failure is returned as an error that does not match
 // session.ErrInvalidToken, so the session middleware answers 503, never 401.
+// The package has no Skip or Insecure switches.
 //
 //	store, err := redisstore.New(redisstore.Config{Client: rdb})
 //	if err != nil { ... }

@@ -16,6 +16,7 @@
 //
 // Failures are never read as "first use": when Redis is down, slow or the
 // context ends, First returns false and an error, and callers fail closed.
+// The package has no Skip or Insecure switches.
 //
 //	cache, err := redisreplay.New(redisreplay.Config{Client: rdb})
 //	// use cache as the ReplayCache of the transaction-token verifier
