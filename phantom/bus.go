@@ -3,11 +3,18 @@ package phantom
 import (
 	"context"
 	"sync"
+
+	"github.com/tokenpattern/tokenpattern/internal/bearer"
 )
+
+// TokenDigest returns the SHA-256 of an opaque token: the key under which
+// caches hold it and the value that revocation events carry.
+func TokenDigest(token string) [32]byte { return bearer.Digest(token) }
 
 // RevocationEvent tells gateway caches that a token was revoked.
 type RevocationEvent struct {
-	// Digest is bearer.Digest of the revoked opaque token.
+	// Digest is the SHA-256 of the revoked opaque token, as [TokenDigest]
+	// computes it.
 	Digest [32]byte
 	// Reset reports that the subscription may have missed events, for
 	// example after a reconnect; a cache then drops every positive entry.

@@ -51,7 +51,7 @@ func (s Source) String() string {
 //
 // Comparison is exact and typed. A body value must have the claim's JSON
 // type: an integer claim matches a JSON integer literal only, so a body
-// "amount": 500.0 or 5e2 does not match a token amount of 500 (a handler
+// "amount": 500.0, 5e2 or "500" does not match a token amount of 500 (a handler
 // decoding into an int would reject those anyway, and other parsers may read
 // them differently). A number claim matches any JSON number of equal
 // float64 value. Query, path and header values are text and are converted

@@ -9,7 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/tokenpattern/tokenpattern/internal/bearer"
 	"github.com/tokenpattern/tokenpattern/phantom"
 	"github.com/tokenpattern/tokenpattern/phantom/redisbus"
 )
@@ -45,7 +44,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	digest := bearer.Digest("opaque-access-token")
+	digest := phantom.TokenDigest("opaque-access-token")
 	if err := authBus.Publish(ctx, digest); err != nil {
 		fmt.Println(err)
 		return
