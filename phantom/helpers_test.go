@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenpattern/tokenpattern/internal/clocktest"
 	"github.com/tokenpattern/tokenpattern/jwks"
 	"github.com/tokenpattern/tokenpattern/jwtutil"
 	"github.com/tokenpattern/tokenpattern/session"
@@ -28,26 +29,11 @@ const (
 	defaultTestScope = "read write"
 )
 
-// fakeClock is a settable clock shared by every component of a test.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the manual test clock shared by every component of a test.
+type fakeClock = clocktest.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Unix(1_700_000_000, 0)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	return clocktest.New(time.Unix(1_700_000_000, 0))
 }
 
 // testEnv is a real auth server (session manager, key ring, signer,

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenpattern/tokenpattern/internal/bearer"
+	"github.com/tokenpattern/tokenpattern/internal/clocktest"
 	"github.com/tokenpattern/tokenpattern/jwks"
 	"github.com/tokenpattern/tokenpattern/jwtutil"
 	"github.com/tokenpattern/tokenpattern/session"
@@ -292,7 +293,7 @@ func TestTokenRoundTripsByteExact(t *testing.T) {
 	token := "a+b&c=d%20e/" + strings.Repeat("x", 4096) + "=="
 	store := &recordingStore{active: token}
 	env := newTestEnv(t, func(cfg *ServerConfig) { cfg.Sessions = store })
-	env.clock = &fakeClock{now: time.Now()}
+	env.clock = clocktest.New(time.Now())
 
 	c := env.newClient(t, func(cfg *ClientConfig) { cfg.Verifier = nil; cfg.Now = nil })
 	in, err := c.Introspect(context.Background(), token, nil)

@@ -1,28 +1,14 @@
 package session_test
 
 import (
-	"sync"
 	"time"
+
+	"github.com/tokenpattern/tokenpattern/internal/clocktest"
 )
 
-// fakeClock is a manual clock shared by a Manager and its MemoryStore.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the manual test clock shared by every component of a test.
+type fakeClock = clocktest.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return clocktest.New(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }

@@ -12,29 +12,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenpattern/tokenpattern/internal/clocktest"
 	"github.com/tokenpattern/tokenpattern/internal/redistest"
 	"github.com/tokenpattern/tokenpattern/session"
 	"github.com/tokenpattern/tokenpattern/session/redisstore"
 	"github.com/tokenpattern/tokenpattern/session/storetest"
 )
 
-// fakeClock is a clock that only Advance moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// fakeClock is the manual test clock shared by every component of a test.
+type fakeClock = clocktest.Clock
 
 // storeFactory returns stores on one server, each under its own key prefix
 // so that subtests cannot see each other's keys.
@@ -54,7 +40,7 @@ func storeFactory(srv *redistest.Server, now func() time.Time) func(t *testing.T
 // long.
 func TestStoreContract(t *testing.T) {
 	srv := redistest.Start(t)
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.New(time.Now())
 	storetest.RunWithOptions(t, storetest.Options{
 		NewStore: storeFactory(srv, clock.Now),
 		Now:      clock.Now,
@@ -97,7 +83,7 @@ func TestKeysAndLifetimes(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client()
 	ctx := context.Background()
-	clock := &fakeClock{now: epoch}
+	clock := clocktest.New(epoch)
 	st := newStore(t, client, clock.Now)
 
 	const token = "sess_raw-token-value"
@@ -153,7 +139,7 @@ func TestIndexTrimsExpiredMembers(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.Client()
 	ctx := context.Background()
-	clock := &fakeClock{now: epoch}
+	clock := clocktest.New(epoch)
 	st := newStore(t, client, clock.Now)
 
 	short := testSession("alice", epoch)
@@ -286,7 +272,7 @@ func TestNewConfig(t *testing.T) {
 // reading as "no idle timeout".
 func TestSubMillisecondIdleTimeout(t *testing.T) {
 	srv := redistest.Start(t)
-	clock := &fakeClock{now: epoch}
+	clock := clocktest.New(epoch)
 	st := newStore(t, srv.Client(), clock.Now)
 	ctx := context.Background()
 
