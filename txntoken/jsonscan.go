@@ -159,6 +159,13 @@ func (s *scanner) literal(lit string) bool {
 // object the scanner accepts or names a declared claim twice. The values
 // are checked later, by claimSet.values.
 func (s *claimSet) addObject(o *Operation, data string) bool {
+	return scanObject(data, func(name, raw string) bool { return s.add(o, name, raw) })
+}
+
+// scanObject calls add with the name and the JSON text of every member of
+// data, the JSON text of one object, in order. It reports false when data
+// is not an object the scanner accepts or when add reports false.
+func scanObject(data string, add func(name, raw string) bool) bool {
 	r := scanner{data: data}
 	r.space()
 	if !r.consume('{') {
@@ -184,7 +191,7 @@ func (s *claimSet) addObject(o *Operation, data string) bool {
 			}
 			r.space()
 			valueStart := r.pos
-			if !r.value(1) || !s.add(o, name, data[valueStart:r.pos]) {
+			if !r.value(1) || !add(name, data[valueStart:r.pos]) {
 				return false
 			}
 			r.space()

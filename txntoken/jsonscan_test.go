@@ -70,3 +70,45 @@ func FuzzScannerValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOrderedClaims compares the fast path for claims in schema order
+// with claimSet: whatever the fast path accepts, claimSet accepts with the
+// same values, so the fast path never decides a token's fate.
+func FuzzOrderedClaims(f *testing.F) {
+	for _, seed := range []string{
+		`{"account":"DE89","amount":500,"currency":"EUR"}`,
+		`{"amount":500,"channel":"web","currency":"EUR","express":true,"rate":1.5}`,
+		`{"currency":"EUR","amount":500}`,
+		`{"amount":5,"amount":6}`,
+		`{"amount":5,"\u0061mount":6}`,
+		`{"amount":5,"zzz":1}`,
+		`{"aaa":1,"amount":5}`,
+		`{"currency":"EUR"}`,
+		`{"amount":"5"}`,
+		`{"amount":1e3}`,
+		`{"amount":-0,"rate":1e-3}`,
+		`{}`,
+	} {
+		f.Add(seed)
+	}
+	op, _ := testRegistry(f).Operation("payment_initiate")
+	f.Fuzz(func(t *testing.T, data string) {
+		fast := orderedClaims{op: op, ok: true}
+		if !scanObject(data, fast.take) {
+			return
+		}
+		got, ok := fast.values()
+		if !ok {
+			return
+		}
+		var set claimSet
+		if !set.addObject(op, data) {
+			t.Fatalf("fast path accepted what claimSet rejects")
+		}
+		want, err := set.values(op, nil)
+		if err != nil {
+			t.Fatalf("fast path accepted what claimSet rejects: %v", err)
+		}
+		assert.Equal(t, want.entries, got.entries)
+	})
+}

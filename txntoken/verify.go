@@ -130,59 +130,119 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 // ErrInvalidToken, ErrWrongOperation, ErrInvalidClaim, ErrUnknownOperation
 // or a jwtutil error (jwtutil.ErrKeysUnavailable is the server's fault).
 func (v *Verifier) Verify(ctx context.Context, token, operation string) (*Context, error) {
-	op, err := v.reg.lookup(operation)
+	op, claims, err := v.verifyJWT(ctx, token, operation)
 	if err != nil {
 		return nil, err
+	}
+	// Allocated only once the signature holds, so that a flood of forged
+	// tokens leaves no garbage behind.
+	c := new(Context)
+	if err := v.check(op, claims, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyInto is Verify writing into out, a Context the caller owns and may
+// reuse, so that a typical token costs no allocation beyond the JWT
+// verifier's. It clears out first, and clears it again on error, so no
+// value of an earlier token survives in it.
+//
+// The strings in out view the verified token's claims, which never change,
+// so they stay valid after out is reused. Values and Requesters, however,
+// may live in out itself: verifying another token into out changes what
+// earlier copies of those two fields hold. Reuse out only once nothing
+// reads them any more, and never while another goroutine reads out.
+func (v *Verifier) VerifyInto(ctx context.Context, token, operation string, out *Context) error {
+	if out == nil {
+		return errors.New("txntoken: VerifyInto needs a non-nil *Context")
+	}
+	*out = Context{}
+	op, claims, err := v.verifyJWT(ctx, token, operation)
+	if err == nil {
+		err = v.check(op, claims, out)
+	}
+	if err != nil {
+		*out = Context{}
+	}
+	return err
+}
+
+// verifyJWT looks up operation and verifies token's signature and
+// registered claims.
+func (v *Verifier) verifyJWT(ctx context.Context, token, operation string) (*Operation, *jwtutil.Claims, error) {
+	op, err := v.reg.lookup(operation)
+	if err != nil {
+		return nil, nil, err
 	}
 	claims, err := v.jwt.Verify(ctx, token)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return op, claims, nil
+}
+
+// check checks verified claims against op in the verifier's layout and
+// fills c, which must be zero. On error c contains a partial result.
+func (v *Verifier) check(op *Operation, claims *jwtutil.Claims, c *Context) error {
 	if v.layout == LayoutIETF {
-		return v.checkIETF(op, claims)
+		return v.checkIETF(op, claims, c)
 	}
-	return v.checkFlat(op, claims)
+	return v.checkFlat(op, claims, c)
 }
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidToken}, args...)...)
 }
 
-func (v *Verifier) checkFlat(op *Operation, claims *jwtutil.Claims) (*Context, error) {
-	// One pass sorts the claims into the operation's table. The claims
-	// are immutable and All does not copy them, so the table and the
-	// string values in the result view the token's payload.
+func (v *Verifier) checkFlat(op *Operation, claims *jwtutil.Claims, c *Context) error {
+	// One pass over the claims checks the context claims when they come in
+	// schema order, as Mint writes them. The claims are immutable and All
+	// does not copy them, so the string values in the result view the
+	// token's payload.
 	var rawTag string
-	var set claimSet
+	fast := orderedClaims{op: op, dst: c.values[:0], ok: true}
 	for name, raw := range claims.All() {
 		switch name {
 		case claimTxnTag:
 			rawTag = sharedText(raw)
 		case claimSub, claimIss, claimAud, claimIat, claimExp, claimNbf, claimJti:
 		default:
-			set.add(op, name, sharedText(raw))
+			fast.take(name, sharedText(raw))
 		}
 	}
 
 	tag, ok := jsonStringText(rawTag)
 	if !ok {
-		return nil, invalid(`"txn_tag" is missing or not a string`)
+		return invalid(`"txn_tag" is missing or not a string`)
 	}
 	if tag != op.Name {
-		return nil, ErrWrongOperation
+		return ErrWrongOperation
 	}
-	c, err := v.common(op, claims)
-	if err != nil {
-		return nil, err
+	if err := v.common(op, claims, c); err != nil {
+		return err
 	}
 	c.ID = claims.ID
 	if c.ID == "" {
-		return nil, invalid(`"jti" is missing`)
+		return invalid(`"jti" is missing`)
 	}
-	if c.Values, err = set.values(op, c.values[:0]); err != nil {
-		return nil, err
+	var okValues bool
+	if c.Values, okValues = fast.values(); okValues {
+		return nil
 	}
-	return c, nil
+	// The fast path gave up: sort the claims into the operation's table,
+	// whose checks report the first fault in name order.
+	var set claimSet
+	for name, raw := range claims.All() {
+		switch name {
+		case claimTxnTag, claimSub, claimIss, claimAud, claimIat, claimExp, claimNbf, claimJti:
+		default:
+			set.add(op, name, sharedText(raw))
+		}
+	}
+	var err error
+	c.Values, err = set.values(op, c.values[:0])
+	return err
 }
 
 // sharedText views raw as a string without copying. Only use it on JSON
@@ -191,9 +251,9 @@ func sharedText(raw json.RawMessage) string {
 	return unsafe.String(unsafe.SliceData(raw), len(raw))
 }
 
-func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims) (*Context, error) {
-	if t := strings.TrimPrefix(strings.ToLower(claims.Header.Type), "application/"); t != JWTType {
-		return nil, invalid(`"typ" is not %q`, JWTType)
+func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims, c *Context) error {
+	if typ := claims.Header.Type; typ != JWTType && strings.TrimPrefix(strings.ToLower(typ), "application/") != JWTType {
+		return invalid(`"typ" is not %q`, JWTType)
 	}
 	// One pass finds the members this layout reads. As in checkFlat, the
 	// text views the token's payload.
@@ -216,55 +276,59 @@ func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims) (*Context, e
 
 	scope, ok := stringClaim(rawScope)
 	if !hasScope || !ok {
-		return nil, invalid(`"scope" is missing or not a string`)
+		return invalid(`"scope" is missing or not a string`)
 	}
 	if scope != op.Name {
-		return nil, ErrWrongOperation
+		return ErrWrongOperation
 	}
-	c, err := v.common(op, claims)
-	if err != nil {
-		return nil, err
+	if err := v.common(op, claims, c); err != nil {
+		return err
 	}
 	if c.ID, ok = stringClaim(rawTxn); !hasTxn || !ok || c.ID == "" {
-		return nil, invalid(`"txn" is missing or not a string`)
+		return invalid(`"txn" is missing or not a string`)
 	}
 	if !hasWL {
-		return nil, invalid(`"req_wl" is missing`)
+		return invalid(`"req_wl" is missing`)
 	}
 	// The draft lets "req_wl" grow into an array when a token is replaced.
 	if single, ok := stringClaim(rawWL); ok && single != "" {
 		c.requester[0] = single
 		c.Requesters = c.requester[:]
 	} else if json.Unmarshal([]byte(rawWL), &c.Requesters) != nil || len(c.Requesters) == 0 {
-		return nil, invalid(`"req_wl" is not a string or an array of strings`)
+		return invalid(`"req_wl" is not a string or an array of strings`)
 	}
 	if hasRctx {
 		// A copy, because the caller may write to a json.RawMessage.
 		rctx := json.RawMessage(rawRctx)
 		if _, err := jsonObject(rctx); err != nil {
-			return nil, invalid(`"rctx" is not a JSON object`)
+			return invalid(`"rctx" is not a JSON object`)
 		}
 		c.RequestContext = rctx
 	}
 	if !hasTctx {
-		return nil, invalid(`"tctx" is missing`)
+		return invalid(`"tctx" is missing`)
 	}
+	fast := orderedClaims{op: op, dst: c.values[:0], ok: true}
+	if scanObject(rawTctx, fast.take) {
+		if c.Values, ok = fast.values(); ok {
+			return nil
+		}
+	}
+	var err error
 	var set claimSet
 	if set.addObject(op, rawTctx) {
 		if c.Values, err = set.values(op, c.values[:0]); err == nil {
-			return c, nil
+			return nil
 		}
 	}
 	// The one-pass reader rejected the object or a claim, so decode it
 	// into a map, whose checks name the fault.
 	tctx, err := jsonObject([]byte(rawTctx))
 	if err != nil {
-		return nil, invalid(`"tctx" is not a JSON object`)
+		return invalid(`"tctx" is not a JSON object`)
 	}
-	if c.Values, err = op.ParseClaims(tctx); err != nil {
-		return nil, err
-	}
-	return c, nil
+	c.Values, err = op.ParseClaims(tctx)
+	return err
 }
 
 // stringClaim decodes the JSON text of a string claim as encoding/json
@@ -290,27 +354,26 @@ func decodeString(raw string) (string, bool) {
 	return s, err == nil
 }
 
-// common checks the claims both layouts share: "sub", "iat" and the
-// operation's audience.
-func (v *Verifier) common(op *Operation, claims *jwtutil.Claims) (*Context, error) {
+// common checks the claims both layouts share, "sub", "iat" and the
+// operation's audience, and copies them into c.
+func (v *Verifier) common(op *Operation, claims *jwtutil.Claims, c *Context) error {
 	if claims.Subject == "" {
-		return nil, invalid(`"sub" is missing`)
+		return invalid(`"sub" is missing`)
 	}
 	if claims.IssuedAt.IsZero() {
-		return nil, invalid(`"iat" is missing`)
+		return invalid(`"iat" is missing`)
 	}
 	if op.Audience != "" && !containsString(claims.Audience, op.Audience) {
-		return nil, invalid(`"aud" does not name the operation's audience`)
+		return invalid(`"aud" does not name the operation's audience`)
 	}
-	return &Context{
-		Operation: op.Name,
-		Subject:   claims.Subject,
-		Issuer:    claims.Issuer,
-		Audience:  claims.Audience,
-		IssuedAt:  claims.IssuedAt,
-		ExpiresAt: claims.ExpiresAt,
-		Layout:    v.layout,
-	}, nil
+	c.Operation = op.Name
+	c.Subject = claims.Subject
+	c.Issuer = claims.Issuer
+	c.Audience = claims.Audience
+	c.IssuedAt = claims.IssuedAt
+	c.ExpiresAt = claims.ExpiresAt
+	c.Layout = v.layout
+	return nil
 }
 
 func containsString(list []string, s string) bool {
@@ -370,15 +433,26 @@ func (v *Verifier) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 		bearer.WriteChallenge(w, c)
 		return
 	}
-	c, err := v.Verify(r.Context(), token, op.Name)
+
+	claims, err := v.jwt.Verify(r.Context(), token)
 	if err != nil {
 		v.reject(w, r, token, err, op)
 		return
 	}
+	// The request's Context lives in the context node that carries it, so
+	// each request owns its own Context at the cost of one allocation.
+	rc := &requestContext{Context: r.Context()}
+	c := &rc.txn
+	if err := v.check(op, claims, c); err != nil {
+		v.reject(w, r, token, err, op)
+		return
+	}
+
 	if err := checkBinding(r, op, binding, c.Values, v.maxBody); err != nil {
 		v.reject(w, r, token, err, op)
 		return
 	}
+
 	if v.replay != nil {
 		// The JWT verifier accepts the token until exp plus its leeway,
 		// so the id must stay recorded that long.
@@ -393,7 +467,25 @@ func (v *Verifier) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 			return
 		}
 	}
-	next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
+	next.ServeHTTP(w, r.WithContext(rc))
+}
+
+// requestContext is a context.Context carrying a *Context under
+// contextKey, as NewContext makes, in one allocation instead of two.
+type requestContext struct {
+	context.Context
+	txn Context
+}
+
+func (c *requestContext) Value(key any) any {
+	if key == (contextKey{}) {
+		return &c.txn
+	}
+	return c.Context.Value(key)
+}
+
+func (c *requestContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(txntoken.Context)"
 }
 
 // extract reads the token from Authorization (flat layout) or Txn-Token
