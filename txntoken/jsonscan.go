@@ -207,3 +207,109 @@ func scanObject(data string, add func(name, raw string) bool) bool {
 	r.space()
 	return r.pos == len(data)
 }
+
+// takeObject passes every member of data, the JSON text of one object,
+// to take. It handles only objects whose member names contain no escape
+// and whose values are strings, numbers or literals. For anything else (a
+// nested value, an escaped name, a structural fault) it reports false,
+// which sends the caller to claimSet. It splits data
+// without checking each byte against the JSON grammar. That is enough,
+// because take checks every value with Claim.parseJSON and accepts only
+// declared names.
+func (w *orderedClaims) takeObject(data string) bool {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return skipSpace(data, i+1) == len(data)
+	}
+	for {
+		if i == len(data) || data[i] != '"' {
+			return false
+		}
+		j := i + 1
+		for j < len(data) && data[j] != '"' && data[j] != '\\' {
+			j++
+		}
+		if j == len(data) || data[j] != '"' {
+			return false
+		}
+		name := data[i+1 : j]
+		i = skipSpace(data, j+1)
+		if i == len(data) || data[i] != ':' {
+			return false
+		}
+		i = skipSpace(data, i+1)
+		if i == len(data) {
+			return false
+		}
+		start := i
+		switch data[i] {
+		case '{', '[':
+			return false
+		case '"':
+			end, ok := stringEnd(data, i)
+			if !ok {
+				return false
+			}
+			i = end
+		default:
+			for i < len(data) && data[i] != ',' && data[i] != '}' && !isJSONSpace(data[i]) {
+				i++
+			}
+		}
+		if !w.take(name, data[start:i]) {
+			return false
+		}
+		i = skipSpace(data, i)
+		if i == len(data) {
+			return false
+		}
+		if data[i] == '}' {
+			return skipSpace(data, i+1) == len(data)
+		}
+		if data[i] != ',' {
+			return false
+		}
+		i = skipSpace(data, i+1)
+	}
+}
+
+// stringEnd returns the position just past the string literal that starts
+// with the quote at data[i]. The literal ends at the first later quote
+// that is not preceded by an odd number of backslashes.
+func stringEnd(data string, i int) (int, bool) {
+	j := i + 1
+	for {
+		for j < len(data) && data[j] != '"' {
+			j++
+		}
+		if j == len(data) {
+			return 0, false
+		}
+		// The opening quote stops the count.
+		escapes := 0
+		for data[j-1-escapes] == '\\' {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return j + 1, true
+		}
+		j++
+	}
+}
+
+func isJSONSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+// skipSpace returns the position of the first byte at or after i that is
+// not JSON whitespace.
+func skipSpace(data string, i int) int {
+	for i < len(data) && isJSONSpace(data[i]) {
+		i++
+	}
+	return i
+}

@@ -88,13 +88,18 @@ func FuzzOrderedClaims(f *testing.F) {
 		`{"amount":1e3}`,
 		`{"amount":-0,"rate":1e-3}`,
 		`{}`,
+		` { "amount" : 5 ,"channel":"a\\\"b" } `,
+		`{"amount":5,"channel":"\\"}`,
+		`{"amount":5,"channel":"web"`,
+		`{"amount":5 "channel":"web"}`,
+		`{"amount":5,"rate":[1]}`,
 	} {
 		f.Add(seed)
 	}
 	op, _ := testRegistry(f).Operation("payment_initiate")
 	f.Fuzz(func(t *testing.T, data string) {
 		fast := orderedClaims{op: op, ok: true}
-		if !scanObject(data, fast.take) {
+		if !fast.takeObject(data) {
 			return
 		}
 		got, ok := fast.values()

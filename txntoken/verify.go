@@ -309,7 +309,7 @@ func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims, c *Context) 
 		return invalid(`"tctx" is missing`)
 	}
 	fast := orderedClaims{op: op, dst: c.values[:0], ok: true}
-	if scanObject(rawTctx, fast.take) {
+	if fast.takeObject(rawTctx) {
 		if c.Values, ok = fast.values(); ok {
 			return nil
 		}
