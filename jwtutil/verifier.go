@@ -165,6 +165,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // "exp" plus Leeway, so a record of used token ids must last that long.
 func (v *Verifier) Leeway() time.Duration { return v.leeway }
 
+// AcceptsType reports whether v accepts a token whose "typ" header is typ,
+// by the rule documented on Config.Type. An empty typ means a token
+// without "typ". Packages that build on a caller's Verifier call it to
+// reject a Verifier configured for another kind of token.
+func (v *Verifier) AcceptsType(typ string) bool {
+	return v.checkTypeHeader(header{typ: typ, hasTyp: typ != ""}) == nil
+}
+
 // validateConfig returns an error naming the first field of cfg that needs
 // a value or holds an invalid one.
 func validateConfig(cfg Config) error {

@@ -274,3 +274,30 @@ func TestVerifierLeeway(t *testing.T) {
 		assert.Equal(t, tc.want, v.Leeway(), "Config.Leeway %v", tc.set)
 	}
 }
+
+func TestVerifierAcceptsType(t *testing.T) {
+	tests := []struct {
+		name string
+		mod  func(*Config)
+		typ  string
+		want bool
+	}{
+		{"default JWT", nil, "JWT", true},
+		{"default jwt lower case", nil, "jwt", true},
+		{"default absent", nil, "", true},
+		{"default application/JWT", nil, "application/JWT", true},
+		{"default other type", nil, "txntoken+jwt", false},
+		{"explicit same", func(c *Config) { c.Type = "txntoken+jwt" }, "txntoken+jwt", true},
+		{"explicit prefixed", func(c *Config) { c.Type = "txntoken+jwt" }, "application/TXNTOKEN+JWT", true},
+		{"explicit rejects JWT", func(c *Config) { c.Type = "txntoken+jwt" }, "JWT", false},
+		{"explicit rejects absent", func(c *Config) { c.Type = "txntoken+jwt" }, "", false},
+		{"skip accepts any", func(c *Config) { c.SkipTypeCheck = true }, "anything", true},
+		{"skip accepts absent", func(c *Config) { c.SkipTypeCheck = true }, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := testVerifier(t, tc.mod, "ES256")
+			assert.Equal(t, tc.want, v.AcceptsType(tc.typ))
+		})
+	}
+}
