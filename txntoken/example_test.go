@@ -39,7 +39,9 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example", Audience: []string{"https://payments.example", "https://bank.example"}})
+	// Type makes the verifier accept "typ" txntoken+jwt and nothing else,
+	// so no identity JWT passes for a transaction token.
+	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example", Audience: []string{"https://payments.example", "https://bank.example"}, Type: txntoken.JWTType})
 	if err != nil {
 		panic(err)
 	}
@@ -121,8 +123,8 @@ func ExampleRegistry_WorstCaseSize() {
 		fmt.Println(alg, n)
 	}
 	// Output:
-	// HS256 611
-	// ES256 654
-	// EdDSA 654
-	// RS256 910
+	// HS256 623
+	// ES256 666
+	// EdDSA 666
+	// RS256 922
 }

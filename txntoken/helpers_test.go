@@ -92,11 +92,7 @@ func newEnv(t testing.TB, alg string, layout txntoken.Layout) *env {
 		Registry: reg, Keys: signing, Issuer: issuerURL, TrustDomain: trustDomain, Layout: layout,
 	})
 	require.NoError(t, err)
-	cfg := jwtutil.Config{Keys: keys, Issuer: issuerURL, Audience: []string{trustDomain, paymentsAud}}
-	if layout == txntoken.LayoutIETF {
-		cfg.Type = txntoken.JWTType
-	}
-	jv, err := jwtutil.NewVerifier(cfg)
+	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: keys, Issuer: issuerURL, Audience: []string{trustDomain, paymentsAud}, Type: txntoken.JWTType})
 	require.NoError(t, err)
 	e.replay = txntoken.NewMemoryReplayCache(txntoken.MemoryReplayCacheConfig{})
 	t.Cleanup(func() { e.replay.Close() })

@@ -200,7 +200,6 @@ func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values V
 		claimIat: now.Unix(),
 		claimExp: exp.Unix(),
 	}
-	typ := "JWT"
 	switch i.layout {
 	case LayoutFlat:
 		claims[claimTxnTag] = op.Name
@@ -209,7 +208,6 @@ func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values V
 			claims[values.name(i)] = values.entries[i].encode()
 		}
 	case LayoutIETF:
-		typ = JWTType
 		if !validRequester(requester) {
 			return "", time.Time{}, &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("requesting workload must be 1 to %d bytes of printable ASCII without \", \\, <, > or &", MaxRequesterLength), err: ErrInvalidClaim}
 		}
@@ -229,7 +227,7 @@ func (i *Issuer) mint(_ context.Context, op *Operation, subject string, values V
 			claims[claimRctx] = rctx
 		}
 	}
-	token, err := i.signer.SignWithType(typ, claims)
+	token, err := i.signer.SignWithType(JWTType, claims)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("txntoken: %w", err)
 	}

@@ -8,11 +8,11 @@ const (
 	// the top level of the payload, next to "sub", "iss", "aud", "iat",
 	// "exp" and "jti". It is the default and the smallest.
 	LayoutFlat Layout = iota
-	// LayoutIETF follows draft-ietf-oauth-transaction-tokens-10: header
-	// "typ" is "txntoken+jwt", the payload has "txn", "sub", "aud" (the
-	// trust domain), "scope" (the operation), "req_wl", "iat", "exp",
-	// optional "iss", the context claims in "tctx" and the request context
-	// in "rctx". Services receive the token in the Txn-Token header.
+	// LayoutIETF follows draft-ietf-oauth-transaction-tokens-10: the
+	// payload has "txn", "sub", "aud" (the trust domain), "scope" (the
+	// operation), "req_wl", "iat", "exp", optional "iss", the context
+	// claims in "tctx" and the request context in "rctx". Services receive
+	// the token in the Txn-Token header.
 	LayoutIETF
 )
 
@@ -30,7 +30,9 @@ func (l Layout) String() string {
 const (
 	// HeaderName is the HTTP header that carries a token in the IETF layout.
 	HeaderName = "Txn-Token"
-	// JWTType is the "typ" header of a token in the IETF layout.
+	// JWTType is the "typ" header of a transaction token in either
+	// layout. The jwtutil.Verifier of a txntoken Verifier must set it as
+	// jwtutil.Config.Type.
 	JWTType = "txntoken+jwt"
 	// TokenType is the RFC 8693 token type identifier of a transaction token.
 	TokenType = "urn:ietf:params:oauth:token-type:txn_token"

@@ -54,23 +54,36 @@ func TestMiddlewareRejectsInvalidTokens(t *testing.T) {
 		{"no token", flat, txntoken.LayoutFlat, func() string { return "" }, 401},
 		{"garbage", flat, txntoken.LayoutFlat, func() string { return "a.b.c" }, 401},
 		{"unknown claim", flat, txntoken.LayoutFlat, func() string {
-			return signRaw(t, flat, "JWT", map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 5, "admin": true})
+			return signRaw(t, flat, txntoken.JWTType, map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 5, "admin": true})
 		}, 401},
 		{"missing required claim", flat, txntoken.LayoutFlat, func() string {
-			return signRaw(t, flat, "JWT", map[string]any{"sub": "a", "txn_tag": "payment_initiate"})
+			return signRaw(t, flat, txntoken.JWTType, map[string]any{"sub": "a", "txn_tag": "payment_initiate"})
 		}, 401},
 		{"claim out of range", flat, txntoken.LayoutFlat, func() string {
-			return signRaw(t, flat, "JWT", map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 100001})
+			return signRaw(t, flat, txntoken.JWTType, map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 100001})
 		}, 401},
 		{"missing sub", flat, txntoken.LayoutFlat, func() string {
-			return signRaw(t, flat, "JWT", map[string]any{"txn_tag": "payment_initiate", "amount": 5})
+			return signRaw(t, flat, txntoken.JWTType, map[string]any{"txn_tag": "payment_initiate", "amount": 5})
 		}, 401},
 		{"missing txn_tag", flat, txntoken.LayoutFlat, func() string {
-			return signRaw(t, flat, "JWT", map[string]any{"sub": "a", "amount": 5})
+			return signRaw(t, flat, txntoken.JWTType, map[string]any{"sub": "a", "amount": 5})
 		}, 401},
 		{"other operation", flat, txntoken.LayoutFlat, func() string {
-			return signRaw(t, flat, "JWT", map[string]any{"sub": "a", "txn_tag": "user_profile"})
+			return signRaw(t, flat, txntoken.JWTType, map[string]any{"sub": "a", "txn_tag": "user_profile"})
 		}, 403},
+		{"flat control", flat, txntoken.LayoutFlat, func() string {
+			return signRaw(t, flat, txntoken.JWTType, map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 5})
+		}, 200},
+		{"flat typ JWT", flat, txntoken.LayoutFlat, func() string {
+			return signRaw(t, flat, "JWT", map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 5})
+		}, 401},
+		{"flat typ at+jwt", flat, txntoken.LayoutFlat, func() string {
+			return signRaw(t, flat, "at+jwt", map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 5})
+		}, 401},
+		{"flat typ with media prefix", flat, txntoken.LayoutFlat, func() string {
+			return signRaw(t, flat, "application/TxnToken+JWT", map[string]any{"sub": "a", "txn_tag": "payment_initiate", "amount": 5})
+		}, 200},
+		{"ietf token in flat service", flat, txntoken.LayoutFlat, func() string { return mint(t, ietf, map[string]any{"amount": 5}) }, 401},
 		{"flat token in ietf service", ietf, txntoken.LayoutIETF, func() string { return mint(t, flat, map[string]any{"amount": 5}) }, 401},
 		{"ietf wrong typ", ietf, txntoken.LayoutIETF, func() string {
 			return signRaw(t, ietf, "JWT", map[string]any{"sub": "a", "scope": "payment_initiate", "txn": "x", "req_wl": "g", "tctx": map[string]any{"amount": 5}})

@@ -101,7 +101,7 @@ func TestReplayWithinExpiryLeeway(t *testing.T) {
 	iss, err := NewIssuer(IssuerConfig{Registry: reg, Keys: ring, Issuer: "https://txn.example", TrustDomain: "https://bank.example", Now: clock})
 	require.NoError(t, err)
 	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example",
-		Audience: []string{"https://bank.example", "https://payments.example"}, Now: clock})
+		Audience: []string{"https://bank.example", "https://payments.example"}, Type: JWTType, Now: clock})
 	require.NoError(t, err)
 	cache := NewMemoryReplayCache(MemoryReplayCacheConfig{Now: clock})
 	defer cache.Close()
@@ -158,7 +158,7 @@ func TestReplayExpiryIncludesVerifierLeeway(t *testing.T) {
 	iss, err := NewIssuer(IssuerConfig{Registry: reg, Keys: ring, Issuer: "https://txn.example", TrustDomain: "https://bank.example", Now: clock})
 	require.NoError(t, err)
 	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example",
-		Audience: []string{"https://bank.example", "https://payments.example"}, Leeway: 2 * time.Minute, Now: clock})
+		Audience: []string{"https://bank.example", "https://payments.example"}, Type: JWTType, Leeway: 2 * time.Minute, Now: clock})
 	require.NoError(t, err)
 
 	memory := NewMemoryReplayCache(MemoryReplayCacheConfig{Now: clock})

@@ -21,8 +21,8 @@ type SizeParams struct {
 	// OmitKeyID leaves "kid" out of the header, as signers do for an HMAC
 	// key without an ID.
 	OmitKeyID bool
-	// Type is the "typ" header value. Default "JWT" in the flat layout and
-	// JWTType in the IETF layout.
+	// Type is the "typ" header value. Default JWTType, which an Issuer
+	// writes in both layouts.
 	Type string
 	// Issuer is the "iss" value; empty means the token carries no "iss".
 	Issuer string
@@ -59,10 +59,7 @@ func (r *Registry) WorstCaseSize(operation string, p SizeParams) (int, error) {
 	}
 	typ := p.Type
 	if typ == "" {
-		typ = "JWT"
-		if p.Layout == LayoutIETF {
-			typ = JWTType
-		}
+		typ = JWTType
 	}
 	// {"alg":"…","kid":"…","typ":"…"}
 	header := 2 + member("alg", worstStringLen(p.Algorithm)) + 1 + member("typ", worstStringLen(typ))

@@ -70,9 +70,12 @@ const DefaultMaxBodySize = 1 << 20
 type VerifierConfig struct {
 	// Registry holds the operations. Required.
 	Registry *Registry
-	// JWT verifies signature, issuer, audience and expiry. Required. In
-	// the IETF layout configure it with Type: JWTType; the flat layout
-	// uses the default "JWT" type.
+	// JWT verifies signature, issuer, audience and expiry. Required, with
+	// jwtutil.Config.Type set to JWTType in either layout. NewVerifier
+	// rejects a JWT verifier that would reject "typ" txntoken+jwt, such as
+	// one with the default type ("JWT" or absent), because identity tokens
+	// and transaction tokens must never pass for each other. Verify also
+	// checks "typ" itself, so a JWT verifier with SkipTypeCheck is safe.
 	JWT *jwtutil.Verifier
 	// Layout selects where the token is read and how its claims are laid
 	// out: the Authorization header for LayoutFlat (the default), the
@@ -111,6 +114,8 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		return nil, errors.New("txntoken: VerifierConfig.Registry is nil: use NewRegistry or LoadRegistry")
 	case cfg.JWT == nil:
 		return nil, errors.New("txntoken: VerifierConfig.JWT is nil: use jwtutil.NewVerifier")
+	case !cfg.JWT.AcceptsType(JWTType):
+		return nil, fmt.Errorf("txntoken: VerifierConfig.JWT rejects \"typ\" %q, which every transaction token carries: set jwtutil.Config.Type to txntoken.JWTType", JWTType)
 	case cfg.Layout != LayoutFlat && cfg.Layout != LayoutIETF:
 		return nil, fmt.Errorf("txntoken: VerifierConfig.Layout %d is not LayoutFlat or LayoutIETF", cfg.Layout)
 	case cfg.MaxBodySize < 0:
@@ -185,10 +190,26 @@ func (v *Verifier) verifyJWT(ctx context.Context, token, operation string) (*Ope
 // check checks verified claims against op in the verifier's layout and
 // fills c, which must be zero. On error c contains a partial result.
 func (v *Verifier) check(op *Operation, claims *jwtutil.Claims, c *Context) error {
+	// The jwtutil verifier checked "typ" unless it skips the check.
+	// Checking again costs one comparison and keeps an identity JWT out
+	// whatever that verifier's settings.
+	if !isTxnType(claims.Header.Type) {
+		return fmt.Errorf("%w: %w: \"typ\" is not %q", ErrInvalidToken, jwtutil.ErrType, JWTType)
+	}
 	if v.layout == LayoutIETF {
 		return v.checkIETF(op, claims, c)
 	}
 	return v.checkFlat(op, claims, c)
+}
+
+// isTxnType reports whether typ is JWTType, compared as RFC 7515 section
+// 4.1.9 requires: case-insensitively, with an optional "application/" prefix.
+func isTxnType(typ string) bool {
+	const prefix = "application/"
+	if len(typ) > len(prefix) && strings.EqualFold(typ[:len(prefix)], prefix) {
+		typ = typ[len(prefix):]
+	}
+	return strings.EqualFold(typ, JWTType)
 }
 
 func invalid(format string, args ...any) error {
@@ -252,9 +273,6 @@ func sharedText(raw json.RawMessage) string {
 }
 
 func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims, c *Context) error {
-	if typ := claims.Header.Type; typ != JWTType && strings.TrimPrefix(strings.ToLower(typ), "application/") != JWTType {
-		return invalid(`"typ" is not %q`, JWTType)
-	}
 	// One pass finds the members this layout reads. As in checkFlat, the
 	// text views the token's payload.
 	var rawScope, rawTxn, rawWL, rawRctx, rawTctx string

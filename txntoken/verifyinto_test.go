@@ -31,7 +31,7 @@ type rawSigner struct {
 
 func newRawSigner(t *testing.T, layout txntoken.Layout) *rawSigner {
 	t.Helper()
-	s := &rawSigner{secret: []byte("another HS256 secret of 32 bytes"), typ: "JWT"}
+	s := &rawSigner{secret: []byte("another HS256 secret of 32 bytes"), typ: txntoken.JWTType}
 	key, err := jwk.FromRaw(s.secret)
 	require.NoError(t, err)
 	require.NoError(t, key.Set(jwk.KeyIDKey, "k1"))
@@ -40,11 +40,7 @@ func newRawSigner(t *testing.T, layout txntoken.Layout) *rawSigner {
 	require.NoError(t, set.AddKey(key))
 	keys, err := jwks.NewStatic(set)
 	require.NoError(t, err)
-	cfg := jwtutil.Config{Keys: keys, Issuer: issuerURL, Audience: []string{paymentsAud}}
-	if layout == txntoken.LayoutIETF {
-		s.typ, cfg.Type = txntoken.JWTType, txntoken.JWTType
-	}
-	jv, err := jwtutil.NewVerifier(cfg)
+	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: keys, Issuer: issuerURL, Audience: []string{paymentsAud}, Type: txntoken.JWTType})
 	require.NoError(t, err)
 	s.verifier, err = txntoken.NewVerifier(txntoken.VerifierConfig{Registry: newRegistry(t), JWT: jv, Layout: layout})
 	require.NoError(t, err)

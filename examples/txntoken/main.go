@@ -115,8 +115,9 @@ func demo(ctx context.Context, stdout io.Writer) error {
 
 	// Services: each verifies with the key ring's public keys and its own
 	// operation; the payment service binds the body amount and refuses
-	// replays.
-	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: issuerURL, Audience: []string{trustDomain, "https://payments.bank.example"}})
+	// replays. Type accepts "typ" txntoken+jwt only, which every
+	// transaction token carries and no identity JWT does.
+	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: issuerURL, Audience: []string{trustDomain, "https://payments.bank.example"}, Type: txntoken.JWTType})
 	if err != nil {
 		return err
 	}
@@ -140,6 +141,22 @@ func demo(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer stopProfile()
+	// An identity route of the payment service accepts identity JWTs from
+	// the same issuer for the same audience, so only "typ" distinguishes a
+	// transaction token there.
+	identity, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: issuerURL, Audience: []string{"https://payments.bank.example"}})
+	if err != nil {
+		return err
+	}
+	whoami := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := jwtutil.FromContext(r.Context())
+		fmt.Fprintf(w, "signed in as %s", claims.Subject)
+	})
+	identityURL, stopIdentity, err := serve(identity.Middleware(jwtutil.MiddlewareConfig{})(whoami))
+	if err != nil {
+		return err
+	}
+	defer stopIdentity()
 
 	// The user logs in and gets an opaque token; the gateway exchanges it.
 	opaque, _, err := sessions.Issue(ctx, "alice", map[string]string{"scope": "write"})
@@ -169,6 +186,7 @@ func demo(ctx context.Context, stdout io.Writer) error {
 	expect("token at payment service", post(ctx, paymentsURL, token, `{"amount":500}`), 200)
 	expect("same token at payment service again", post(ctx, paymentsURL, token, `{"amount":500}`), 401)
 	expect("token at profile service", post(ctx, profileURL, token, `{}`), 403)
+	expect("token as identity JWT", post(ctx, identityURL, token, `{}`), 401)
 
 	status, err := introspectStatus(ctx, authURL, url.Values{"token": {opaque}, "operation": {"payment_initiate"}, "amount": {"lots"}})
 	if err != nil {

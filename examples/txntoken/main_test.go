@@ -49,6 +49,7 @@ func TestRunOutcomes(t *testing.T) {
 		{"token at payment service", 200},
 		{"same token at payment service again", 401},
 		{"token at profile service", 403},
+		{"token as identity JWT", 401},
 		{"introspection with amount=lots", 400},
 	} {
 		t.Run(tc.outcome, func(t *testing.T) {

@@ -45,7 +45,7 @@ func newPayments(t *testing.T, srv *redistest.Server, replicas int) *payments {
 		w.WriteHeader(http.StatusOK)
 	})
 	for range replicas {
-		jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example", Audience: []string{"https://payments.example"}})
+		jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: ring, Issuer: "https://txn.example", Audience: []string{"https://payments.example"}, Type: txntoken.JWTType})
 		require.NoError(t, err)
 		v, err := txntoken.NewVerifier(txntoken.VerifierConfig{Registry: reg, JWT: jv, Replay: newCache(t, srv.Client(), redisreplay.Config{})})
 		require.NoError(t, err)
