@@ -6,23 +6,12 @@ import (
 	"regexp"
 	"runtime"
 	"testing"
-	"time"
+
+	"github.com/tokenpattern/tokenpattern/internal/leaktest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// assertNoGoroutinesLeft waits briefly for goroutines that finish
-// asynchronously, such as client connections the servers closed, and then
-// checks that no more run than before.
-func assertNoGoroutinesLeft(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "servers and background work stopped")
-}
 
 func TestRunOutcomes(t *testing.T) {
 	before := runtime.NumGoroutine()
@@ -74,7 +63,7 @@ func TestRunOutcomes(t *testing.T) {
 
 	assert.NotContains(t, out, "UNEXPECTED")
 	assert.Contains(t, out, "all outcomes as expected\n")
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }
 
 func TestRunFailureExitsNonZero(t *testing.T) {
@@ -88,5 +77,5 @@ func TestRunFailureExitsNonZero(t *testing.T) {
 	assert.Contains(t, stderr.String(), "jwt example failed: unexpected outcomes: valid token: ")
 	assert.Contains(t, stderr.String(), "context canceled")
 	assert.NotContains(t, stdout.String(), "all outcomes as expected")
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }

@@ -8,25 +8,14 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tokenpattern/tokenpattern/internal/leaktest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tokenpattern/tokenpattern/internal/redistest"
 )
-
-// assertNoGoroutinesLeft waits briefly for goroutines that finish
-// asynchronously, such as client connections the servers closed, and then
-// checks that no more run than before.
-func assertNoGoroutinesLeft(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "servers and background work stopped")
-}
 
 // runExample runs the program with args and requires exit status 0.
 func runExample(t *testing.T, args ...string) string {
@@ -81,7 +70,7 @@ func TestRunLocalBus(t *testing.T) {
 	out := runExample(t)
 	assertSharedOutcomes(t, out)
 	assert.NotContains(t, out, "gateway 2", "one gateway without -redis")
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }
 
 func TestRunRedisBus(t *testing.T) {
@@ -97,7 +86,7 @@ func TestRunRedisBus(t *testing.T) {
 	assert.Contains(t, beforeRevoke, "gateway 2: GET /orders  -> 200\n")
 	assert.Regexp(t, `(?m)^2 gateways evicted the token \S+ after the revocation request$`, afterRevoke)
 	assert.Contains(t, afterRevoke, "gateway 2: GET /orders  -> 401\n", "the second gateway rejects the revoked token")
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }
 
 func TestRunRedisUnreachable(t *testing.T) {

@@ -5,23 +5,12 @@ import (
 	"context"
 	"runtime"
 	"testing"
-	"time"
+
+	"github.com/tokenpattern/tokenpattern/internal/leaktest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// assertNoGoroutinesLeft waits briefly for goroutines that finish
-// asynchronously, such as client connections the servers closed, and then
-// checks that no more run than before.
-func assertNoGoroutinesLeft(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "servers and background work stopped")
-}
 
 func TestRunOutcomes(t *testing.T) {
 	before := runtime.NumGoroutine()
@@ -42,7 +31,7 @@ func TestRunOutcomes(t *testing.T) {
 	} {
 		assert.Contains(t, out, want)
 	}
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }
 
 func TestRunFailureExitsNonZero(t *testing.T) {
@@ -56,5 +45,5 @@ func TestRunFailureExitsNonZero(t *testing.T) {
 	assert.Contains(t, stderr.String(), "sessionid: ")
 	assert.Contains(t, stderr.String(), "context canceled")
 	assert.NotContains(t, stdout.String(), "validation calls")
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }

@@ -7,23 +7,12 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
-	"time"
+
+	"github.com/tokenpattern/tokenpattern/internal/leaktest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// assertNoGoroutinesLeft waits briefly for goroutines that finish
-// asynchronously, such as client connections the servers closed, and then
-// checks that no more run than before.
-func assertNoGoroutinesLeft(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "servers and background work stopped")
-}
 
 // sizeLine matches one row of the token-size table: the algorithm, then the
 // actual and worst-case sizes in the flat and the IETF layout.
@@ -89,7 +78,7 @@ func TestRunOutcomes(t *testing.T) {
 
 	assert.NotContains(t, out, "FAIL")
 	assert.Contains(t, out, "all outcomes as expected\n")
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }
 
 func TestRunFailureExitsNonZero(t *testing.T) {
@@ -103,5 +92,5 @@ func TestRunFailureExitsNonZero(t *testing.T) {
 	assert.Contains(t, stderr.String(), "FAIL: ")
 	assert.Contains(t, stderr.String(), "context canceled")
 	assert.NotContains(t, stdout.String(), "all outcomes as expected")
-	assertNoGoroutinesLeft(t, before)
+	leaktest.Check(t, before)
 }
