@@ -9,11 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokenpattern/tokenpattern/internal/leaktest"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tokenpattern/tokenpattern/internal/leaktest"
 	"github.com/tokenpattern/tokenpattern/internal/redistest"
 )
 

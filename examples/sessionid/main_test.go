@@ -6,10 +6,10 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/tokenpattern/tokenpattern/internal/leaktest"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tokenpattern/tokenpattern/internal/leaktest"
 )
 
 func TestRunOutcomes(t *testing.T) {

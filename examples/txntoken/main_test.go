@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/tokenpattern/tokenpattern/internal/leaktest"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tokenpattern/tokenpattern/internal/leaktest"
 )
 
 // sizeLine matches one row of the token-size table: the algorithm, then the
