@@ -36,11 +36,19 @@ type GatewayConfig struct {
 	// introspection request for r, such as a transaction token's
 	// "operation". An error answers 400 invalid_request. Requests with
 	// parameters bypass the positive cache and are never coalesced, so
-	// each gets its own JWT. Default nil: no parameters.
+	// each gets its own JWT. The Client's Verifier must accept the JWT the
+	// auth server mints for these parameters: a transaction token has its
+	// own "typ" and "aud", so a route that sends "operation" needs a
+	// Client and Gateway of its own, apart from the identity-JWT routes.
+	// Otherwise every exchange fails verification and gets 503.
+	// Default nil: no parameters.
 	ExchangeParams func(r *http.Request) (url.Values, error)
 	// Realm is the realm in WWW-Authenticate challenges. Default none.
 	Realm string
-	// Logger receives 503 causes and cache resets. Default nil: silent.
+	// Logger receives cache resets and the causes of 503 responses that
+	// arise outside the Client. The Client logs its own failures, such as
+	// a JWT that fails verification, to ClientConfig.Logger. Default nil:
+	// silent.
 	Logger *slog.Logger
 }
 

@@ -318,7 +318,13 @@ func matches(c *Claim, got any, want *entry, fromJSON bool) bool {
 // service's bindings will find equal. Body values keep their JSON text
 // (500.0 stays "500.0" and the issuer rejects it for an integer claim). A
 // missing value is left out, so the issuer rejects it when the claim is
-// required; non-scalar body values and repeated parameters are errors. GatewayParams panics on an invalid binding, a programming error.
+// required; non-scalar body values and repeated parameters are errors.
+// GatewayParams panics on an invalid binding, a programming error.
+//
+// The gateway's phantom.Client verifies the returned token before it
+// forwards it, so give that Client a jwtutil.Verifier with Type JWTType and
+// the operation's audience. A Client whose Verifier checks identity JWTs
+// rejects every transaction token, and the gateway responds with 503.
 func GatewayParams(operation string, binds ...Bind) func(r *http.Request) (url.Values, error) {
 	for _, b := range binds {
 		if err := b.check(); err != nil {
