@@ -424,7 +424,25 @@ func (v *Verifier) checkTypeHeader(h header) error {
 	} else if h.hasTyp && sameMediaType(h.typ, v.typ) {
 		return nil
 	}
-	return ErrType
+	return typeError(h, v.typ)
+}
+
+// typeError names the token's "typ" and the accepted one, so that a setup
+// mistake such as a missing Config.Type shows in logs. The token's value is
+// truncated because it comes from the sender.
+func typeError(h header, expected string) error {
+	got := "no typ"
+	if h.hasTyp {
+		t := h.typ
+		if len(t) > 64 {
+			t = t[:64] + "..."
+		}
+		got = fmt.Sprintf("typ %q", t)
+	}
+	if expected == "" {
+		expected = "JWT"
+	}
+	return fmt.Errorf("%w: token has %s, expected %q; set Config.Type to accept another type", ErrType, got, expected)
 }
 
 // sameMediaType compares two "typ" values as RFC 7515 section 4.1.9

@@ -3,6 +3,7 @@ package jwtutil
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -298,6 +299,26 @@ func TestVerifierAcceptsType(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := testVerifier(t, tc.mod, "ES256")
 			assert.Equal(t, tc.want, v.AcceptsType(tc.typ))
+		})
+	}
+}
+
+func TestTypeErrorNamesBothTypes(t *testing.T) {
+	tests := []struct {
+		name     string
+		h        header
+		expected string
+		want     string
+	}{
+		{"wrong typ", header{hasTyp: true, typ: "txntoken+jwt"}, "", `token has typ "txntoken+jwt", expected "JWT"`},
+		{"missing typ", header{}, "at+jwt", `token has no typ, expected "at+jwt"`},
+		{"long typ truncated", header{hasTyp: true, typ: strings.Repeat("x", 100)}, "JWT", strings.Repeat("x", 64) + `..."`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := typeError(tc.h, tc.expected)
+			assert.ErrorIs(t, err, ErrType)
+			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
 }
