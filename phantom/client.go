@@ -80,8 +80,12 @@ type ClientConfig struct {
 	InsecureAllowHTTP bool
 	// Now is the clock for expiry checks. Default time.Now.
 	Now func() time.Time
-	// Logger receives one record per failed call that is not the user's
-	// fault. Default nil: silent. Tokens and secrets are never logged.
+	// Logger receives one Warn record per call that fails with
+	// ErrUnavailable, which is not the user's fault, and one Debug record
+	// per call that fails with ErrExchangeRejected, which usually is (a bad
+	// amount) but can come from a misconfigured gateway. Inactive tokens
+	// are not logged. Default nil: silent. Tokens and secrets are never
+	// logged.
 	Logger *slog.Logger
 }
 
@@ -219,14 +223,20 @@ func isLoopback(host string) bool {
 // An error matches exactly one of ErrInactive (the token is unknown,
 // expired, revoked or not for this Audience), ErrUnavailable (the auth
 // server failed or rejected this client) and ErrExchangeRejected (the auth
-// server rejected params), and is an *IntrospectionError. An active answer
+// server rejected params with 400, or with 403 insufficient_scope), and is
+// an *IntrospectionError. An active answer
 // whose "jwt" member is present is returned only after Verifier accepted
 // the JWT.
 func (c *Client) Introspect(ctx context.Context, token string, params url.Values) (*Introspection, error) {
 	in, err := c.introspect(ctx, token, params)
-	if err != nil && c.logger != nil && !isInactive(err) {
-		c.logger.Warn("phantom: introspection failed", "error", err.Error(), "token_sha256", digestID(digestOf(token)))
+	if err == nil || c.logger == nil || isInactive(err) {
+		return in, err
 	}
+	level := slog.LevelWarn
+	if errors.Is(err, ErrExchangeRejected) {
+		level = slog.LevelDebug
+	}
+	c.logger.Log(ctx, level, "phantom: introspection failed", "error", err.Error(), "token_sha256", digestID(digestOf(token)))
 	return in, err
 }
 
@@ -306,6 +316,7 @@ type oauthErrorBody struct {
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`
 	ErrorURI         string `json:"error_uri"`
+	Scope            string `json:"scope"`
 }
 
 func (c *Client) statusError(status int, body []byte, withParams bool) error {
@@ -319,9 +330,14 @@ func (c *Client) statusError(status int, body []byte, withParams bool) error {
 		e.outcome = ErrExchangeRejected
 		e.Reason = "auth server rejected the exchange parameters"
 	}
+	if status == http.StatusForbidden && withParams && ob.Error == "insufficient_scope" {
+		e.outcome = ErrExchangeRejected
+		e.Reason = "session lacks a scope the exchange requires"
+	}
 	e.ErrorCode = truncate(ob.Error, 64)
 	e.ErrorDescription = truncate(ob.ErrorDescription, 256)
 	e.ErrorURI = truncate(ob.ErrorURI, 256)
+	e.Scope = truncate(ob.Scope, 256)
 	return e
 }
 

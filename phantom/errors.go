@@ -19,9 +19,12 @@ var (
 	ErrUnavailable = errors.New("phantom: introspection unavailable")
 
 	// ErrExchangeRejected reports that the auth server answered 400 with an
-	// OAuth error to a request that carried exchange parameters, for example
-	// a transaction-token minter that found an "operation" invalid.
-	// Middleware answers 400 invalid_request.
+	// OAuth error, or 403 insufficient_scope, to a request that carried
+	// exchange parameters, for example a transaction-token minter that found
+	// an "operation" invalid. Middleware answers 403 insufficient_scope for
+	// the second and 400 invalid_request otherwise, with the auth server's
+	// error_description, cleaned, for the codes invalid_request and
+	// insufficient_scope.
 	ErrExchangeRejected = errors.New("phantom: token exchange rejected")
 )
 
@@ -38,6 +41,9 @@ type IntrospectionError struct {
 	ErrorDescription string
 	// ErrorURI is the OAuth "error_uri" member, if any.
 	ErrorURI string
+	// Scope is the "scope" member that may name the missing scope of an
+	// insufficient_scope answer, if any.
+	Scope string
 	// Reason says in a few words why the exchange failed.
 	Reason string
 

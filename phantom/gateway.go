@@ -174,7 +174,11 @@ func (g *Gateway) Stats() Stats {
 //
 // Answers: 401 without a token or with an inactive one, 400 for a
 // malformed Authorization header or rejected exchange parameters, 403
-// insufficient_scope, and 503 when the auth server fails.
+// insufficient_scope for a missing scope (checked here or by the auth
+// server's minter), and 503 when the auth server fails. For a rejected
+// exchange the challenge carries the auth server's error_description when
+// its code is invalid_request or insufficient_scope, cleaned of characters
+// RFC 6750 forbids and cut to MaxForwardedDescription bytes.
 func (g *Gateway) Middleware(scopes ...string) func(http.Handler) http.Handler {
 	scopes = append([]string(nil), scopes...)
 	scopeList := strings.Join(scopes, " ")
@@ -224,7 +228,12 @@ func (g *Gateway) writeError(w http.ResponseWriter, err error) {
 		g.inactive.Add(1)
 		bearer.WriteChallenge(w, bearer.Challenge{Realm: g.realm, Error: bearer.CodeInvalidToken, Description: "token is not active"})
 	case errors.Is(err, ErrExchangeRejected):
-		bearer.WriteChallenge(w, bearer.Challenge{Realm: g.realm, Error: bearer.CodeInvalidRequest, Description: "token exchange rejected"})
+		c := rejectedChallenge(err)
+		c.Realm = g.realm
+		if c.Error == bearer.CodeInsufficientScope {
+			g.forbidden.Add(1)
+		}
+		bearer.WriteChallenge(w, c)
 	default:
 		g.unavailable.Add(1)
 		if g.logger != nil && !errors.Is(err, ErrUnavailable) {
@@ -234,6 +243,64 @@ func (g *Gateway) writeError(w http.ResponseWriter, err error) {
 		}
 		bearer.WriteUnavailable(w)
 	}
+}
+
+// MaxForwardedDescription bounds the auth server's error_description that
+// a gateway passes on to the user, in bytes.
+const MaxForwardedDescription = 200
+
+// rejectedChallenge returns the challenge for an ErrExchangeRejected error.
+// The auth server's description reaches the user only for the codes whose
+// descriptions are written for clients (a transaction-token minter names
+// the claim at fault but never its value), and only after cleaning: other
+// codes could carry text about the auth server itself.
+func rejectedChallenge(err error) bearer.Challenge {
+	c := bearer.Challenge{Error: bearer.CodeInvalidRequest, Description: "token exchange rejected"}
+	var ie *IntrospectionError
+	if !errors.As(err, &ie) {
+		return c
+	}
+	switch {
+	case ie.StatusCode == http.StatusForbidden && ie.ErrorCode == bearer.CodeInsufficientScope:
+		c.Error = bearer.CodeInsufficientScope
+		c.Description = "token lacks a scope the exchange requires"
+		c.Scope = cleanScope(ie.Scope)
+	case ie.StatusCode == http.StatusBadRequest && ie.ErrorCode == bearer.CodeInvalidRequest:
+	default:
+		return c
+	}
+	if d := cleanDescription(ie.ErrorDescription); d != "" {
+		c.Description = d
+	}
+	return c
+}
+
+// cleanDescription keeps the characters RFC 6750 section 3 allows in
+// error_description, at most MaxForwardedDescription bytes of them.
+func cleanDescription(s string) string {
+	b := make([]byte, 0, min(len(s), MaxForwardedDescription))
+	for i := 0; i < len(s) && len(b) < MaxForwardedDescription; i++ {
+		if c := s[i]; c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' {
+			b = append(b, c)
+		}
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// cleanScope keeps the well-formed RFC 6749 scope tokens of s, as long as
+// the list stays within MaxForwardedDescription bytes.
+func cleanScope(s string) string {
+	var b strings.Builder
+	for _, tok := range strings.Split(s, " ") {
+		if !validScopeToken(tok) || b.Len()+1+len(tok) > MaxForwardedDescription {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
 }
 
 // hasQueryToken reports whether the request URI carries an access_token

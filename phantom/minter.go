@@ -125,20 +125,27 @@ func (m *JWTMinter) MintJWT(ctx context.Context, s *session.Session, clientID st
 }
 
 // OAuthError is an error a [Minter] returns to have the introspection
-// handler answer 400 with this code and description.
+// handler answer with this code and description: 403 for
+// insufficient_scope, 400 for any other code.
 type OAuthError struct {
 	Code        string
 	Description string
+	// Scope names the missing scope of an insufficient_scope error. Default
+	// empty: the answer has no "scope" member.
+	Scope string
 }
 
 func (e *OAuthError) Error() string {
 	return "phantom: " + e.Code + ": " + e.Description
 }
 
-// OAuthError returns the code and description for the 400 answer.
+// OAuthError returns the code and description of the answer.
 func (e *OAuthError) OAuthError() (code, description string) {
 	return e.Code, e.Description
 }
+
+// OAuthScope returns Scope.
+func (e *OAuthError) OAuthScope() string { return e.Scope }
 
 // unverifiedExpiry reads "exp" from a JWT the server itself just minted,
 // without verifying its signature.

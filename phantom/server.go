@@ -31,8 +31,13 @@ type Minter interface {
 	// token_type_hint, client_id and client_secret.
 	//
 	// If the error has a method OAuthError() (code, description string),
-	// the handler responds 400 with that code and description. Any other
-	// error becomes a 500 server_error with no detail.
+	// the handler responds with that code and description: 403 for
+	// insufficient_scope, 400 for any other code. RFC 7662 defines no 403
+	// answer; RFC 6750 section 3.1 pairs the code with 403, and the
+	// gateway passes it on to the user as such. With insufficient_scope, a
+	// method OAuthScope() string on the error names the missing scope in
+	// a "scope" member. Any other error becomes a 500 server_error with
+	// no detail.
 	MintJWT(ctx context.Context, s *session.Session, clientID string, params url.Values) (string, error)
 }
 
@@ -129,7 +134,8 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 // It responds 405 to methods other than POST and 400 invalid_request to a
 // body that is not a form or lacks "token". A body over MaxBodySize gets
 // 413, a failed client authentication 401 invalid_client with a Basic
-// challenge, and a session store failure 503. An unknown, expired,
+// challenge, and a session store failure 503. A Minter error with an
+// OAuthError method gets 400, or 403 for insufficient_scope. An unknown, expired,
 // revoked or malformed token gets 200 {"active":false}. An active token
 // gets its sub, scope, client_id, token_type, exp and iat, plus "jwt" for
 // clients with AllowJWT. Every answer carries Cache-Control: no-store.
@@ -284,7 +290,16 @@ func (s *Server) writeMintError(w http.ResponseWriter, err error, token string) 
 	var oe interface{ OAuthError() (string, string) }
 	if errors.As(err, &oe) {
 		code, desc := oe.OAuthError()
-		writeOAuthError(w, http.StatusBadRequest, code, desc)
+		if code != bearer.CodeInsufficientScope {
+			writeOAuthError(w, http.StatusBadRequest, code, desc)
+			return
+		}
+		var scope string
+		var se interface{ OAuthScope() string }
+		if errors.As(err, &se) {
+			scope = se.OAuthScope()
+		}
+		writeOAuthErrorScope(w, http.StatusForbidden, code, desc, scope)
 		return
 	}
 	s.logError("phantom: minting the JWT failed", err, token)
@@ -387,6 +402,12 @@ func (s *Server) logError(msg string, err error, token string) {
 
 // writeOAuthError sends an RFC 6749 section 5.2 error body.
 func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
+	writeOAuthErrorScope(w, status, code, description, "")
+}
+
+// writeOAuthErrorScope sends an RFC 6749 section 5.2 error body with a
+// "scope" member when scope is not empty.
+func writeOAuthErrorScope(w http.ResponseWriter, status int, code, description, scope string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -395,6 +416,9 @@ func writeOAuthError(w http.ResponseWriter, status int, code, description string
 	body := map[string]string{"error": code}
 	if description != "" {
 		body["error_description"] = description
+	}
+	if scope != "" {
+		body["scope"] = scope
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }

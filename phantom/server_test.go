@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -387,6 +388,12 @@ func TestIntrospectionMinterErrors(t *testing.T) {
 		{"oauth error", func(*testEnv) Minter {
 			return failingMinter{&OAuthError{Code: "invalid_request", Description: "missing operation"}}
 		}, nil, http.StatusBadRequest, "invalid_request"},
+		{"insufficient scope", func(*testEnv) Minter {
+			return failingMinter{&OAuthError{Code: "insufficient_scope", Description: "needs payments", Scope: "payments"}}
+		}, nil, http.StatusForbidden, "insufficient_scope"},
+		{"insufficient scope wrapped", func(*testEnv) Minter {
+			return failingMinter{fmt.Errorf("minter: %w", &OAuthError{Code: "insufficient_scope", Scope: "payments"})}
+		}, nil, http.StatusForbidden, "insufficient_scope"},
 		{"internal error", func(*testEnv) Minter { return failingMinter{errors.New("hsm offline")} }, nil, http.StatusInternalServerError, "server_error"},
 		{"jwt outlives session", func(env *testEnv) Minter { return longMinter{env.signer} }, nil, http.StatusInternalServerError, "server_error"},
 		{"default minter rejects params", func(env *testEnv) Minter {
@@ -412,6 +419,11 @@ func TestIntrospectionMinterErrors(t *testing.T) {
 			var e oauthErrorBody
 			require.NoError(t, json.Unmarshal(body, &e))
 			assert.Equal(t, tc.wantError, e.Error)
+			if tc.wantError == "insufficient_scope" {
+				assert.Equal(t, "payments", e.Scope)
+			} else {
+				assert.Empty(t, e.Scope, "scope member outside insufficient_scope")
+			}
 			assert.NotContains(t, string(body), "hsm")
 		})
 	}

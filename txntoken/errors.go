@@ -37,6 +37,8 @@ type ValidationError struct {
 	Claim string
 	// Reason says what is wrong, such as "is required" or "must be an integer".
 	Reason string
+	// Scope is the scope the subject lacks, empty unless that is the fault.
+	Scope string
 
 	err error // ErrInvalidClaim or ErrUnknownOperation
 }
@@ -48,12 +50,21 @@ func (e *ValidationError) Error() string {
 // Unwrap returns ErrInvalidClaim or ErrUnknownOperation.
 func (e *ValidationError) Unwrap() error { return e.err }
 
-// OAuthError returns the OAuth 2.0 error code and description for e. The
-// phantom introspection handler and the token-exchange handler respond with
-// HTTP 400 and these values.
+// OAuthError returns the OAuth 2.0 error code and description for e:
+// insufficient_scope when the subject lacks a scope the operation requires
+// (RFC 6750 section 3.1), invalid_request otherwise. The phantom
+// introspection handler answers 403 for the first and 400 for the second.
 func (e *ValidationError) OAuthError() (code, description string) {
+	if e.Scope != "" {
+		return "insufficient_scope", e.description()
+	}
 	return "invalid_request", e.description()
 }
+
+// OAuthScope returns the scope the subject lacks, or "" when the fault is
+// another one. The phantom introspection handler sends it as "scope" beside
+// an insufficient_scope error.
+func (e *ValidationError) OAuthScope() string { return e.Scope }
 
 func (e *ValidationError) description() string {
 	switch {

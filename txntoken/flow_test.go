@@ -103,7 +103,9 @@ func TestReferenceFlowFlat(t *testing.T) {
 	}
 	t.Run("scope not granted", func(t *testing.T) {
 		status, answer := postForm(t, as.URL, url.Values{"token": {readOnly}, "operation": {"payment_initiate"}, "amount": {"5"}})
-		assert.Equal(t, http.StatusBadRequest, status)
+		assert.Equal(t, http.StatusForbidden, status)
+		assert.Equal(t, "insufficient_scope", answer["error"])
+		assert.Equal(t, "write", answer["scope"])
 		assert.Contains(t, answer["error_description"], `requires scope "write"`)
 	})
 

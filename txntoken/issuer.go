@@ -133,7 +133,8 @@ func (i *Issuer) Mint(ctx context.Context, req MintRequest) (string, error) {
 // MintJWT implements phantom.Minter: params carries "operation" and the
 // context claims as form fields. The session must hold every scope the
 // operation requires. Errors for bad parameters have an OAuthError method,
-// so the introspection handler responds with 400 invalid_request naming the claim.
+// so the introspection handler responds with 400 invalid_request naming the
+// claim, or with 403 insufficient_scope naming a scope the session lacks.
 func (i *Issuer) MintJWT(ctx context.Context, s *session.Session, clientID string, params url.Values) (string, error) {
 	if s == nil {
 		return "", errors.New("txntoken: MintJWT called without a session")
@@ -166,7 +167,7 @@ func (i *Issuer) MintJWT(ctx context.Context, s *session.Session, clientID strin
 func checkScopes(op *Operation, granted []string) error {
 	for _, want := range op.RequiredScopes {
 		if !slices.Contains(granted, want) {
-			return &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("requires scope %q, which the subject was not granted", want), err: ErrInvalidClaim}
+			return &ValidationError{Operation: op.Name, Reason: fmt.Sprintf("requires scope %q, which the subject was not granted", want), Scope: want, err: ErrInvalidClaim}
 		}
 	}
 	return nil
