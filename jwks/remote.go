@@ -289,11 +289,13 @@ func redactURL(u *url.URL) string {
 
 // Keys returns the keys with ID kid, or all keys for an empty kid; see
 // [KeySource]. The first call fetches the set. An unknown kid triggers one
-// refresh unless another refresh for an unknown kid ran within
-// UnknownKIDCooldown or the kid stayed unknown within NegativeCacheTTL. A
-// fetch is shared with concurrent callers, and ctx only ends this caller's
-// wait. Errors wrap [ErrKeyNotFound] or [ErrUnavailable]. The returned
-// slice is shared: callers must not modify it.
+// refresh unless another refresh for an unknown kid started within
+// UnknownKIDCooldown or the kid stayed unknown within NegativeCacheTTL.
+// When another caller's fetch ends after the lookup, Keys uses that set
+// for the kid instead and leaves the cooldown unspent. A fetch is shared
+// with concurrent callers, and ctx only ends this caller's wait. Errors
+// wrap [ErrKeyNotFound] or [ErrUnavailable]. The returned slice is shared:
+// callers must not modify it.
 func (r *Remote) Keys(ctx context.Context, kid string) ([]Key, error) {
 	st := r.state.Load()
 	now := r.now()
@@ -325,7 +327,7 @@ func (r *Remote) refreshUsable(ctx context.Context, st *remoteState, now time.Ti
 	if st.err != nil && now.Before(st.refreshAt) {
 		return nil, r.unavailable(st)
 	}
-	st, err := r.refresh(ctx, st, true)
+	st, err := r.refresh(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -354,18 +356,33 @@ func (r *Remote) unknownKID(ctx context.Context, kid string, st *remoteState, no
 		}
 		delete(r.negative, digest)
 	}
-	// Within the cooldown a caller may join a refresh in flight, which is
-	// how concurrent first uses of a rotated key all succeed, but may not
-	// start one.
-	start := r.lastKIDRefresh.IsZero() || now.Sub(r.lastKIDRefresh) >= r.cooldown
-	if start {
+	// A fetch that ends after the caller loaded st decides the kid, so the
+	// caller joins one in flight or uses the state one left. Only a fetch
+	// started here spends the cooldown, so a scheduled refresh cannot hold
+	// back the first token of a rotated key.
+	// NOTE: a joined fetch whose request left before the issuer published
+	// the kid puts it in the negative cache for NegativeCacheTTL.
+	f := r.inflight
+	fresh := r.state.Load()
+	if f == nil && fresh == st {
+		if !r.lastKIDRefresh.IsZero() && now.Sub(r.lastKIDRefresh) < r.cooldown {
+			r.mu.Unlock()
+			return anonymousOr(st.index, kid)
+		}
+		if r.ctx.Err() != nil {
+			r.mu.Unlock()
+			return nil, r.closedError()
+		}
 		r.lastKIDRefresh = now
+		f = r.startLocked(ctx)
 	}
 	r.mu.Unlock()
 
-	fresh, err := r.refresh(ctx, st, start)
-	if err != nil {
-		return nil, err
+	if f != nil {
+		var err error
+		if fresh, err = r.wait(ctx, f); err != nil {
+			return nil, err
+		}
 	}
 	if fresh.index == nil {
 		return nil, notFound(kid)
@@ -373,7 +390,7 @@ func (r *Remote) unknownKID(ctx context.Context, kid string, st *remoteState, no
 	if ks, ok := fresh.index.byID[kid]; ok {
 		return ks, nil
 	}
-	if fresh != st && fresh.err == nil {
+	if fresh.err == nil {
 		r.rememberUnknown(digest, now)
 	}
 	return anonymousOr(fresh.index, kid)
@@ -412,40 +429,48 @@ func (r *Remote) rememberUnknown(digest [32]byte, now time.Time) {
 // Refresh fetches the set now, sharing a fetch already in flight, and
 // returns its error. Use it to fetch at startup; Keys refreshes on its own.
 func (r *Remote) Refresh(ctx context.Context) error {
-	st, err := r.refresh(ctx, nil, true)
+	st, err := r.refresh(ctx, nil)
 	if err != nil {
 		return err
 	}
 	return st.err
 }
 
-// refresh joins the fetch in flight, or starts one when start is set. A
-// fetch is skipped when the state is no longer observed, because another
-// fetch completed since the caller looked; a nil observed always fetches.
-// It returns the resulting state, or an error when ctx ended the wait.
-func (r *Remote) refresh(ctx context.Context, observed *remoteState, start bool) (*remoteState, error) {
+// refresh joins the fetch in flight or starts one. A fetch is skipped when
+// the state is no longer observed, because another fetch completed since
+// the caller looked; a nil observed always fetches. It returns the
+// resulting state, or an error when ctx ended the wait.
+func (r *Remote) refresh(ctx context.Context, observed *remoteState) (*remoteState, error) {
 	r.mu.Lock()
 	f := r.inflight
 	if f == nil {
 		cur := r.state.Load()
-		if (observed != nil && cur != observed) || !start {
+		if observed != nil && cur != observed {
 			r.mu.Unlock()
 			return cur, nil
 		}
 		if r.ctx.Err() != nil {
 			r.mu.Unlock()
-			return nil, fmt.Errorf("%w: %s: key set closed", ErrUnavailable, r.shownURL)
+			return nil, r.closedError()
 		}
 		f = r.startLocked(ctx)
 	}
 	r.mu.Unlock()
+	return r.wait(ctx, f)
+}
 
+// wait returns the state that f ends in, or an error when ctx ends first.
+func (r *Remote) wait(ctx context.Context, f *flight) (*remoteState, error) {
 	select {
 	case <-f.done:
 		return f.st, f.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %s: waiting for fetch: %v", ErrUnavailable, r.shownURL, ctx.Err())
 	}
+}
+
+func (r *Remote) closedError() error {
+	return fmt.Errorf("%w: %s: key set closed", ErrUnavailable, r.shownURL)
 }
 
 // startRefresh starts a background refresh if none is in flight.

@@ -123,6 +123,143 @@ func TestRemoteRandomKIDsRespectCooldown(t *testing.T) {
 	assert.Equal(t, int64(3), is.requests.Load(), "one fetch after the cooldown")
 }
 
+// newGatedIssuer returns a testIssuer whose requests, while hold is set,
+// stall until release is called.
+func newGatedIssuer(t *testing.T, clock *fakeClock) (is *testIssuer, hold *atomic.Bool, release func()) {
+	t.Helper()
+	ring, err := NewKeyRing(KeyRingConfig{Now: clock.Now, RetireAfter: 10 * time.Minute})
+	require.NoError(t, err)
+	is = &testIssuer{ring: ring}
+	hold = new(atomic.Bool)
+	gate := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	handler := ring.Handler()
+	is.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		is.requests.Add(1)
+		if hold.Load() {
+			<-gate
+		}
+		handler.ServeHTTP(w, req)
+	}))
+	t.Cleanup(func() {
+		release()
+		is.srv.Close()
+	})
+	return is, hold, release
+}
+
+func TestRemoteScheduledRefreshLeavesCooldown(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	is, hold, release := newGatedIssuer(t, clock)
+	r := newTestRemote(t, is, clock, RemoteConfig{})
+	require.NoError(t, r.Refresh(ctx))
+
+	// The unknown kid arrives while the scheduled refresh is in flight, or
+	// just after it ended, and uses that refresh's set.
+	clock.Advance(DefaultMinRefresh)
+	hold.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Keys(ctx, "unknown")
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return is.requests.Load() == 2 }, 5*time.Second, time.Millisecond)
+	hold.Store(false)
+	release()
+	require.ErrorIs(t, <-done, ErrKeyNotFound)
+	assert.Equal(t, int64(2), is.requests.Load(), "the unknown kid shared the scheduled refresh")
+
+	_, err := r.Keys(ctx, "unknown")
+	require.ErrorIs(t, err, ErrKeyNotFound)
+	assert.Equal(t, int64(2), is.requests.Load(), "the shared refresh put the kid in the negative cache")
+
+	// A key rotated in after that refresh is fetched on its first use,
+	// because no unknown-kid refresh has been spent yet.
+	require.NoError(t, is.ring.Rotate())
+	require.NoError(t, is.ring.Rotate())
+	kid := is.currentKID(t)
+	clock.Advance(time.Second)
+	ks, err := r.Keys(ctx, kid)
+	require.NoError(t, err)
+	require.Len(t, ks, 1)
+	assert.Equal(t, kid, ks[0].ID)
+	assert.Equal(t, int64(3), is.requests.Load(), "one fetch for the rotated kid")
+}
+
+func TestRemoteMissedFetchAnswersUnknownKID(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	is := newTestIssuer(t, clock)
+	r := newTestRemote(t, is, clock, RemoteConfig{})
+	require.NoError(t, r.Refresh(ctx))
+
+	// Another caller's fetch ends between this caller's lookup and its
+	// unknown-kid check.
+	looked := r.state.Load()
+	require.NoError(t, r.Refresh(ctx))
+	_, err := r.unknownKID(ctx, "unknown", looked, clock.Now())
+	require.ErrorIs(t, err, ErrKeyNotFound)
+	assert.Equal(t, int64(2), is.requests.Load(), "the fetch that ended after the lookup answered")
+
+	require.NoError(t, is.ring.Rotate())
+	require.NoError(t, is.ring.Rotate())
+	kid := is.currentKID(t)
+	ks, err := r.Keys(ctx, kid)
+	require.NoError(t, err)
+	require.Len(t, ks, 1)
+	assert.Equal(t, int64(3), is.requests.Load(), "the cooldown was left unspent")
+}
+
+func TestRemoteConcurrentMissesShareFetch(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	is, hold, release := newGatedIssuer(t, clock)
+	r := newTestRemote(t, is, clock, RemoteConfig{})
+	require.NoError(t, r.Refresh(ctx))
+	require.NoError(t, is.ring.Rotate())
+	require.NoError(t, is.ring.Rotate())
+	kid := is.currentKID(t)
+
+	// Callers of the rotated kid and of random kids miss together. Every
+	// one of them shares the single fetch that the first miss started.
+	hold.Store(true)
+	const callers = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i%2 == 1 {
+				_, err := r.Keys(ctx, fmt.Sprintf("random-%d", i))
+				if errors.Is(err, ErrKeyNotFound) {
+					err = nil
+				} else {
+					err = fmt.Errorf("Keys(random kid) error = %v, want ErrKeyNotFound", err)
+				}
+				errs <- err
+				return
+			}
+			ks, err := r.Keys(ctx, kid)
+			if err == nil && (len(ks) != 1 || ks[0].ID != kid) {
+				err = fmt.Errorf("Keys(rotated kid) = %d keys, want the one with kid %s", len(ks), kid)
+			}
+			errs <- err
+		}()
+	}
+	require.Eventually(t, func() bool { return is.requests.Load() == 2 }, 5*time.Second, time.Millisecond)
+	hold.Store(false)
+	release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.Equal(t, int64(2), is.requests.Load(), "initial fetch plus one shared by every miss")
+}
+
 func TestRemoteNegativeCache(t *testing.T) {
 	clock := newFakeClock()
 	is := newTestIssuer(t, clock)
