@@ -246,10 +246,21 @@ func (w *orderedClaims) takeObject(data string) bool {
 			return false
 		}
 		start := i
+		plain := false
 		switch data[i] {
 		case '{', '[':
 			return false
 		case '"':
+			// Most literals hold no escape or control byte: one scan
+			// finds their end and their text.
+			j := i + 1
+			for j < len(data) && data[j] >= 0x20 && data[j] != '"' && data[j] != '\\' {
+				j++
+			}
+			if j < len(data) && data[j] == '"' {
+				i, plain = j+1, true
+				break
+			}
 			end, ok := stringEnd(data, i)
 			if !ok {
 				return false
@@ -260,7 +271,11 @@ func (w *orderedClaims) takeObject(data string) bool {
 				i++
 			}
 		}
-		if !w.take(name, data[start:i]) {
+		if plain {
+			if !w.takeString(name, data[start+1:i-1]) {
+				return false
+			}
+		} else if !w.take(name, data[start:i]) {
 			return false
 		}
 		i = skipSpace(data, i)

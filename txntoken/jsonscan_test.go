@@ -93,6 +93,12 @@ func FuzzOrderedClaims(f *testing.F) {
 		`{"amount":5,"channel":"web"`,
 		`{"amount":5 "channel":"web"}`,
 		`{"amount":5,"rate":[1]}`,
+		"{\"amount\":5,\"channel\":\"a\tb\"}",
+		`{"amount":5,"channel":"é"}`,
+		`{"amount":5,"channel":""}`,
+		`{"amount":5,"channel":"web`,
+		`{"amount":5,"express":"true"}`,
+		`{"amount":5,"channel":"we\u0062"}`,
 	} {
 		f.Add(seed)
 	}
@@ -115,5 +121,31 @@ func FuzzOrderedClaims(f *testing.F) {
 			t.Fatalf("fast path accepted what claimSet rejects: %v", err)
 		}
 		assert.Equal(t, want.entries, got.entries)
+	})
+}
+
+// FuzzStringClaim checks stringClaim against encoding/json: it accepts a
+// string literal or null, without surrounding space, exactly when
+// json.Unmarshal into a string does, with the same result.
+func FuzzStringClaim(f *testing.F) {
+	for _, seed := range []string{`"payment_initiate"`, `""`, `null`, `"a\"b"`, `"\u00e9"`,
+		"\"caf\xc3\xa9\"", "\"\xff\"", "\"a\tb\"", `"a"b"`, `"a`, `5`, ` "a"`, `"a" `} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, ok := stringClaim(raw)
+		var want string
+		err := json.Unmarshal([]byte(raw), &want)
+		trimmed := len(raw) > 0 && !isJSONSpace(raw[0]) && !isJSONSpace(raw[len(raw)-1])
+		if !ok {
+			if err == nil && trimmed {
+				t.Fatalf("stringClaim rejected %q, which encoding/json decodes", raw)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("stringClaim accepted %q, which encoding/json rejects: %v", raw, err)
+		}
+		assert.Equal(t, want, got)
 	})
 }

@@ -649,23 +649,56 @@ type orderedClaims struct {
 // whether the fast path still applies, so that it can serve as the
 // callback of scanObject.
 func (w *orderedClaims) take(name, raw string) bool {
-	if !w.ok {
+	i, ok := w.claim(name)
+	if !ok {
 		return false
+	}
+	e, why := w.op.Claims[i].parseJSON(raw)
+	return w.keep(i, e, why)
+}
+
+// takeString is take for a string literal without escapes or control
+// bytes, given as text, the bytes between its quotes. Only a string claim
+// accepts it, as in parseJSON, and the text is not scanned again.
+func (w *orderedClaims) takeString(name, text string) bool {
+	i, ok := w.claim(name)
+	if !ok {
+		return false
+	}
+	c := &w.op.Claims[i]
+	if c.Type != TypeString {
+		w.ok = false
+		return false
+	}
+	return w.keep(i, stringEntry(text), c.checkString(text))
+}
+
+// claim returns the position of the claim name at or after w.next, or
+// gives up when name is out of order, undeclared, or skips a required
+// claim.
+func (w *orderedClaims) claim(name string) (int, bool) {
+	if !w.ok {
+		return 0, false
 	}
 	names := w.op.names
 	i := w.next
 	for i < len(names) && (len(names[i]) != len(name) || names[i] != name) {
 		if w.op.Claims[i].Required {
 			w.ok = false
-			return false
+			return 0, false
 		}
 		i++
 	}
 	if i == len(names) {
 		w.ok = false
-		return false
+		return 0, false
 	}
-	e, why := w.op.Claims[i].parseJSON(raw)
+	return i, true
+}
+
+// keep appends e as the value of the claim at position i, or gives up
+// when why, the reason the value failed its check, is not empty.
+func (w *orderedClaims) keep(i int, e entry, why string) bool {
 	if why != "" {
 		w.ok = false
 		return false

@@ -354,6 +354,9 @@ func (v *Verifier) checkIETF(op *Operation, claims *jwtutil.Claims, c *Context) 
 // U+FFFD. Unlike json.Unmarshal it allocates only for escapes and invalid
 // UTF-8.
 func stringClaim(raw string) (string, bool) {
+	if s, ok := plainASCII(raw); ok {
+		return s, true
+	}
 	if raw == "null" {
 		return "", true
 	}
@@ -362,6 +365,23 @@ func stringClaim(raw string) (string, bool) {
 		return decodeString(raw)
 	}
 	return s, ok
+}
+
+// plainASCII returns the text of raw when raw is a string literal of
+// printable ASCII without escapes, which is how every issuer writes
+// "scope", "txn" and "req_wl". One pass over such a literal both decodes
+// it and proves it valid UTF-8.
+func plainASCII(raw string) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for i := 0; i < len(inner); i++ {
+		if c := inner[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return inner, true
 }
 
 // decodeString is the slow path of stringClaim. It is a function of its
