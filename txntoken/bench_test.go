@@ -31,6 +31,9 @@ func BenchmarkMint(b *testing.B) {
 // by Verify ("txntoken") and by VerifyInto with a reused Context ("into"),
 // with bare jwtutil verification of a token of the same size, in one run,
 // for both layouts.
+//
+// TODO: with HS256 the schema check still adds 10-16% to a 2 µs verify
+// (about 120 ns flat, 170 ns IETF); ES256 and EdDSA stay within 5%.
 func BenchmarkVerify(b *testing.B) {
 	for _, layout := range []txntoken.Layout{txntoken.LayoutFlat, txntoken.LayoutIETF} {
 		for _, alg := range []string{"HS256", "ES256", "EdDSA"} {
