@@ -2,8 +2,6 @@ package txntoken_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tokenpattern/tokenpattern/jwks"
 	"github.com/tokenpattern/tokenpattern/jwtutil"
 	"github.com/tokenpattern/tokenpattern/txntoken"
 )
@@ -125,42 +122,14 @@ func TestValuesAccessors(t *testing.T) {
 	assert.Equal(t, `{}`, string(b))
 }
 
-// ietfEnv verifies IETF tokens signed with a known HMAC secret, so that a
-// test can sign any payload bytes, including ones no JSON encoder writes.
-type ietfEnv struct {
-	secret   []byte
-	verifier *txntoken.Verifier
-}
-
-func newIETFEnv(t *testing.T) *ietfEnv {
+// newIETFEnv returns a signer of IETF-layout tokens whose envelope names
+// the subject alice, so that a test can send payloads Mint would never
+// write.
+func newIETFEnv(t *testing.T) *rawSigner {
 	t.Helper()
-	secret := []byte("an HS256 secret of 32 bytes long")
-	key, err := jwk.FromRaw(secret)
-	require.NoError(t, err)
-	require.NoError(t, key.Set(jwk.KeyIDKey, "k1"))
-	require.NoError(t, key.Set(jwk.AlgorithmKey, jwa.HS256))
-	set := jwk.NewSet()
-	require.NoError(t, set.AddKey(key))
-	keys, err := jwks.NewStatic(set)
-	require.NoError(t, err)
-	jv, err := jwtutil.NewVerifier(jwtutil.Config{Keys: keys, Issuer: issuerURL, Audience: []string{paymentsAud}, Type: txntoken.JWTType})
-	require.NoError(t, err)
-	v, err := txntoken.NewVerifier(txntoken.VerifierConfig{Registry: newRegistry(t), JWT: jv, Layout: txntoken.LayoutIETF})
-	require.NoError(t, err)
-	return &ietfEnv{secret: secret, verifier: v}
-}
-
-// sign returns a token whose payload is the reference envelope with the
-// members in extra appended verbatim.
-func (e *ietfEnv) sign(extra string) string {
-	now := time.Now().Unix()
-	payload := `{"iss":"` + issuerURL + `","aud":"` + paymentsAud + `","sub":"alice","iat":` + itoa(int(now)) +
-		`,"exp":` + itoa(int(now+60)) + extra + `}`
-	enc := base64.RawURLEncoding
-	signed := enc.EncodeToString([]byte(`{"alg":"HS256","kid":"k1","typ":"txntoken+jwt"}`)) + "." + enc.EncodeToString([]byte(payload))
-	mac := hmac.New(sha256.New, e.secret)
-	mac.Write([]byte(signed))
-	return signed + "." + enc.EncodeToString(mac.Sum(nil))
+	s := newRawSigner(t, txntoken.LayoutIETF)
+	s.subject = "alice"
+	return s
 }
 
 func TestVerifyIETFReadsRawPayload(t *testing.T) {

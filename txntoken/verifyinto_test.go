@@ -26,6 +26,7 @@ import (
 type rawSigner struct {
 	secret   []byte
 	typ      string
+	subject  string // written as "sub" after "aud" when not empty
 	verifier *txntoken.Verifier
 }
 
@@ -47,11 +48,15 @@ func newRawSigner(t *testing.T, layout txntoken.Layout) *rawSigner {
 	return s
 }
 
-// sign returns a token whose payload is iss, aud, iat and exp followed by
-// members, JSON text that starts with a comma.
+// sign returns a token whose payload is iss, aud, sub (when s.subject is
+// set), iat and exp followed by members, JSON text that starts with a comma.
 func (s *rawSigner) sign(members string) string {
 	now := time.Now().Unix()
-	payload := `{"iss":"` + issuerURL + `","aud":"` + paymentsAud + `","iat":` + itoa(int(now)) +
+	sub := ""
+	if s.subject != "" {
+		sub = `,"sub":"` + s.subject + `"`
+	}
+	payload := `{"iss":"` + issuerURL + `","aud":"` + paymentsAud + `"` + sub + `,"iat":` + itoa(int(now)) +
 		`,"exp":` + itoa(int(now+60)) + members + `}`
 	enc := base64.RawURLEncoding
 	signed := enc.EncodeToString([]byte(`{"alg":"HS256","kid":"k1","typ":"`+s.typ+`"}`)) + "." + enc.EncodeToString([]byte(payload))
