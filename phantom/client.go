@@ -255,10 +255,10 @@ func (c *Client) introspect(ctx context.Context, token string, params url.Values
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
 	if err != nil {
-		return nil, unavailable(resp.StatusCode, "reading answer", unwrapURLError(err))
+		return nil, unavailable(resp.StatusCode, "reading response", unwrapURLError(err))
 	}
 	if int64(len(body)) > c.maxBody {
-		return nil, unavailable(resp.StatusCode, fmt.Sprintf("answer larger than %d bytes", c.maxBody), nil)
+		return nil, unavailable(resp.StatusCode, fmt.Sprintf("response larger than %d bytes", c.maxBody), nil)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, c.statusError(resp.StatusCode, body, len(params) > 0)
@@ -354,7 +354,7 @@ func (c *Client) parseAnswer(ctx context.Context, contentType string, body []byt
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	if c.respVerify == nil {
 		if mediaType != "application/json" {
-			return nil, unavailable(http.StatusOK, fmt.Sprintf("answer has Content-Type %q, expected application/json", truncate(contentType, 64)), nil)
+			return nil, unavailable(http.StatusOK, fmt.Sprintf("response has Content-Type %q, expected application/json", truncate(contentType, 64)), nil)
 		}
 		in, err := parseIntrospection(body, c.parse)
 		if err != nil {
@@ -363,7 +363,7 @@ func (c *Client) parseAnswer(ctx context.Context, contentType string, body []byt
 		return in, nil
 	}
 	if mediaType != MediaTypeJWTIntrospection {
-		return nil, unavailable(http.StatusOK, fmt.Sprintf("answer has Content-Type %q, expected %s", truncate(contentType, 64), MediaTypeJWTIntrospection), nil)
+		return nil, unavailable(http.StatusOK, fmt.Sprintf("response has Content-Type %q, expected %s", truncate(contentType, 64), MediaTypeJWTIntrospection), nil)
 	}
 	claims, err := c.respVerify.Verify(ctx, strings.TrimSpace(string(body)))
 	if err != nil {

@@ -146,32 +146,32 @@ func decodeObject(data []byte) (map[string]json.RawMessage, error) {
 	dec.UseNumber()
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, errors.New("answer is not JSON")
+		return nil, errors.New("response is not JSON")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("answer is not a JSON object")
+		return nil, errors.New("response is not a JSON object")
 	}
 	raw := make(map[string]json.RawMessage)
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, errors.New("answer is not valid JSON")
+			return nil, errors.New("response is not valid JSON")
 		}
 		name, ok := tok.(string)
 		if !ok {
-			return nil, errors.New("answer is not valid JSON")
+			return nil, errors.New("response is not valid JSON")
 		}
 		if _, dup := raw[name]; dup {
 			return nil, fmt.Errorf("duplicate member %q", name)
 		}
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return nil, errors.New("answer is not valid JSON")
+			return nil, errors.New("response is not valid JSON")
 		}
 		raw[name] = v
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, errors.New("answer is not valid JSON")
+		return nil, errors.New("response is not valid JSON")
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("data after the JSON object")
@@ -221,7 +221,7 @@ func parseScopeMember(v json.RawMessage, opts parseOptions) ([]string, error) {
 	}
 	for _, s := range arr {
 		if !validScopeToken(s) {
-			return nil, errors.New(`"scope" array holds an invalid scope token`)
+			return nil, errors.New(`"scope" array contains an invalid scope token`)
 		}
 	}
 	return arr, nil
