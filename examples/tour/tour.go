@@ -368,19 +368,10 @@ func (t *tour) chapterSession() {
 	}
 	base := t.top.counts.checks()
 	note := t.checks()
-	printed := 3
-	for range printed {
-		status, _, hops := t.step("session ID: profile call", call(), http.StatusOK, note)
-		if status == http.StatusOK {
-			res.OK++
-		}
-		recordServiceTokens(res, hops)
-	}
-	res.OK += t.repeat("session ID: profile calls", t.opts.requests-printed, call)
-	res.Requests = t.opts.requests
+	t.callSeries(res, "session ID: profile call", "session ID: profile calls", call, note)
 	res.AuthCalls = t.top.counts.checks() - base
 	t.printf("   ... %d more calls like these: %d requests, %s: the auth server is in every request's path\n",
-		t.opts.requests-printed, res.Requests, note(nil))
+		t.opts.requests-shownCalls, res.Requests, note(nil))
 	t.expect("session ID: profile calls returning 200", res.OK, res.Requests)
 	t.expect("session ID: auth calls for the profile calls", int(res.AuthCalls), res.Requests)
 
@@ -395,6 +386,28 @@ func (t *tour) chapterSession() {
 
 // recordServiceTokens sets the service-side fields of res from the hop of
 // hops that reached the profile or payment service, if any.
+// shownCalls is how many calls of a repeated series the tour prints hop by
+// hop; the rest run quietly.
+const shownCalls = 3
+
+// callSeries makes t.opts.requests calls built by call. It prints the first
+// shownCalls hop by hop under the outcome one, counts the 200s and the
+// tokens services saw into res, and returns the printed calls' statuses.
+func (t *tour) callSeries(res *PatternResult, one, many string, call func() request, note func([]byte) string) []int {
+	statuses := make([]int, 0, shownCalls)
+	for range shownCalls {
+		status, _, hops := t.step(one, call(), http.StatusOK, note)
+		statuses = append(statuses, status)
+		if status == http.StatusOK {
+			res.OK++
+		}
+		recordServiceTokens(res, hops)
+	}
+	res.OK += t.repeat(many, t.opts.requests-shownCalls, call)
+	res.Requests = t.opts.requests
+	return statuses
+}
+
 func recordServiceTokens(res *PatternResult, hops []hop) {
 	for _, h := range hops {
 		if h.To != "profile" && h.To != "payment" {
@@ -462,18 +475,9 @@ func (t *tour) chapterJWT() {
 	}
 	base := t.top.counts.checks()
 	note := t.checks()
-	printed := 3
-	for range printed {
-		status, _, hops := t.step("JWT: profile call", call(), http.StatusOK, note)
-		if status == http.StatusOK {
-			res.OK++
-		}
-		recordServiceTokens(res, hops)
-	}
-	res.OK += t.repeat("JWT: profile calls", t.opts.requests-printed, call)
-	res.Requests = t.opts.requests
+	t.callSeries(res, "JWT: profile call", "JWT: profile calls", call, note)
 	res.AuthCalls = t.top.counts.checks() - base
-	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-printed, res.Requests, note(nil))
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shownCalls, res.Requests, note(nil))
 	t.expect("JWT: profile calls returning 200", res.OK, res.Requests)
 	t.expect("JWT: auth calls for the profile calls", int(res.AuthCalls), 0)
 
@@ -503,23 +507,14 @@ func (t *tour) chapterPhantom() {
 		s := gw.Stats()
 		return fmt.Sprintf("auth calls %d, cache hits %d", t.top.counts.checks()-base, s.CacheHits-before.CacheHits)
 	}
-	printed := 3
-	for range printed {
-		status, _, hops := t.step("phantom: profile call through the gateway", call(), http.StatusOK, note)
-		t.res.ProfileStatuses = append(t.res.ProfileStatuses, status)
-		if status == http.StatusOK {
-			res.OK++
-		}
-		recordServiceTokens(res, hops)
-	}
-	res.OK += t.repeat("phantom: profile calls", t.opts.requests-printed, call)
-	res.Requests = t.opts.requests
+	statuses := t.callSeries(res, "phantom: profile call through the gateway", "phantom: profile calls", call, note)
+	t.res.ProfileStatuses = append(t.res.ProfileStatuses, statuses...)
 	res.AuthCalls = t.top.counts.checks() - base
 	after := gw.Stats()
 	t.res.GatewayIntrospections = after.Introspections - before.Introspections
 	t.res.GatewayCacheHits = after.CacheHits - before.CacheHits
 	t.res.IdentityJWTBytes = res.ServiceTokenBytes
-	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-printed, res.Requests, note(nil))
+	t.printf("   ... %d more calls like these: %d requests, %s\n", t.opts.requests-shownCalls, res.Requests, note(nil))
 	t.expect("phantom: profile calls returning 200", res.OK, res.Requests)
 	t.expect("phantom: auth calls for the profile calls", int(res.AuthCalls), 1)
 	t.expect("phantom: gateway introspections", int(t.res.GatewayIntrospections), 1)
